@@ -1,0 +1,6 @@
+/**
+ * visionops: PyTorch/torchvision-exact vision kernels, COCO masks and
+ * COCOeval, and a WebGPU backend, in dependency-free TypeScript.
+ * @packageDocumentation
+ */
+export * from './tensor';
