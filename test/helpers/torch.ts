@@ -16,6 +16,9 @@ export const hasTorch: boolean =
 
 export const noTorchReason = `differential tests need ${PYTHON} with torch and torchvision (apt-get install python3-torchvision)`;
 
+// CI sets VISIONOPS_REQUIRE_TORCH=1 so a missing install fails loudly instead of skipping.
+if (!hasTorch && process.env.VISIONOPS_REQUIRE_TORCH === '1') throw new Error(`VISIONOPS_REQUIRE_TORCH=1 but ${noTorchReason}`);
+
 /** Thrown on the JS side when torch raised; `pyType` is the Python exception class. */
 export class TorchError extends Error {
   constructor(
