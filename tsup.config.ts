@@ -9,6 +9,8 @@ export default defineConfig([
     clean: true,
     target: 'es2022',
     platform: 'neutral',
+    // Only Node-only helpers (COCO.fromFile) reach node: modules, through dynamic import.
+    external: [/^node:/],
   },
   {
     entry: { cli: 'src/cli/main.ts' },
