@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './tensor';
+export * from './ops/roi';

@@ -1,0 +1,616 @@
+/**
+ * Region-of-interest pooling: `roi_align`, `roi_pool`, `ps_roi_align`,
+ * `ps_roi_pool` and `MultiScaleRoIAlign`, following torchvision 0.14's CPU
+ * kernels (torchvision/csrc/ops/cpu/*_kernel.cpp and torchvision/ops/poolers.py).
+ *
+ * Coordinates, bin sizes and sample positions are computed in the input's
+ * precision (float32 arithmetic emulated with `Math.fround`), so sample
+ * positions, clamping and pooling windows match torchvision exactly; only the
+ * order of the final sums differs (see each op's tolerance).
+ */
+import {
+  allocate,
+  describe,
+  DTypeError,
+  expectFloat,
+  expectInt,
+  expectNdim,
+  expectNumber,
+  expectTensor,
+  fmtShape,
+  IndexError,
+  isFloatDType,
+  pair,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type DType,
+} from '../tensor';
+
+/**
+ * RoIs as torchvision takes them: a `[K, 5]` tensor of `(batch_index, x1, y1,
+ * x2, y2)` rows, or one `[K_i, 4]` tensor of `(x1, y1, x2, y2)` boxes per image
+ * (image `i` gets batch index `i`, like `convert_boxes_to_roi_format`).
+ */
+export type RoiBoxes = Tensor | readonly Tensor[];
+
+/** `output_size`: `k` or `[height, width]`. */
+export type OutputSize = number | readonly [number, number];
+
+export interface RoiAlignOptions {
+  /** Pooled output size `(ph, pw)`. */
+  outputSize: OutputSize;
+  /** Factor mapping box coordinates to feature-map coordinates (default 1). */
+  spatialScale?: number;
+  /** Samples per bin along each axis; `<= 0` means `ceil(roi_size / pooled)` (default -1). */
+  samplingRatio?: number;
+  /** Shift coordinates by -0.5 pixel and allow rois smaller than one pixel (default false). */
+  aligned?: boolean;
+}
+
+export interface RoiPoolOptions {
+  outputSize: OutputSize;
+  spatialScale?: number;
+}
+
+export interface PsRoiAlignOptions {
+  outputSize: OutputSize;
+  spatialScale?: number;
+  samplingRatio?: number;
+}
+
+export type PsRoiPoolOptions = RoiPoolOptions;
+
+/** What every RoI op's resolver returns: validated rois, sizes and the output shape. */
+export interface RoiPlan {
+  op: string;
+  /** Input `[N, C, H, W]`. */
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  /** Input (and output) dtype; rois and `spatialScale` are rounded to it. */
+  dtype: DType;
+  numRois: number;
+  /** `[K * 5]` rows `(batch_index, x1, y1, x2, y2)` in the input's precision. */
+  rois: Float32Array | Float64Array;
+  /** Batch index of each roi (column 0 truncated toward zero, checked against N). */
+  batchIndex: Int32Array;
+  pooledHeight: number;
+  pooledWidth: number;
+  /** Spatial scale in the input's precision. */
+  spatialScale: number;
+  /** Output channels: C, or C / (ph * pw) for the position-sensitive ops. */
+  channelsOut: number;
+  /** `[K, channelsOut, ph, pw]`. */
+  outShape: [number, number, number, number];
+}
+
+export interface RoiAlignPlan extends RoiPlan {
+  samplingRatio: number;
+  aligned: boolean;
+}
+
+export interface PsRoiAlignPlan extends RoiPlan {
+  samplingRatio: number;
+}
+
+type Rounder = (v: number) => number;
+const identity: Rounder = (v) => v;
+const FLT_MAX = 3.4028234663852886e38;
+/** Largest rounded coordinate the pooling ops accept (they hold coordinates in C `int`). */
+const INT_LIMIT = 2 ** 31 - 1;
+
+function rounder(dtype: DType): Rounder {
+  return dtype === 'float32' ? Math.fround : identity;
+}
+
+/**
+ * Turns `boxes` into `[K, 5]` rois in the input's precision and checks batch
+ * indices. torchvision requires boxes of the input's dtype; here float32 and
+ * float64 boxes are both accepted and rounded to the input's dtype.
+ */
+export function resolveRois(op: string, boxes: RoiBoxes, batch: number, dtype: DType = 'float32'): { rois: Float32Array | Float64Array; batchIndex: Int32Array } {
+  const Ctor = dtype === 'float64' ? Float64Array : Float32Array;
+  let rois: Float32Array | Float64Array;
+  if (boxes instanceof Tensor) {
+    if (boxes.ndim !== 2 || boxes.shape[1] !== 5) {
+      throw new ShapeError(`${op}(): The boxes tensor shape is not correct as Tensor[K, 5], got ${fmtShape(boxes.shape)}`);
+    }
+    expectFloat(op, 'boxes', boxes);
+    rois = Ctor.from(boxes.contiguous().data);
+  } else if (Array.isArray(boxes)) {
+    if (boxes.length === 0) throw new ValueError(`${op}(): boxes is an empty list; expected one Tensor[K_i, 4] per image`);
+    let total = 0;
+    boxes.forEach((b, i) => {
+      expectTensor(op, `boxes[${i}]`, b);
+      if (b.ndim !== 2 || b.shape[1] !== 4) {
+        throw new ShapeError(`${op}(): The shape of the tensor in the boxes list is not correct as List[Tensor[L, 4]], got boxes[${i}] of shape ${fmtShape(b.shape)}`);
+      }
+      expectFloat(op, `boxes[${i}]`, b);
+      total += b.shape[0];
+    });
+    rois = new Ctor(total * 5);
+    let k = 0;
+    boxes.forEach((b, i) => {
+      const d = b.contiguous().data;
+      for (let r = 0; r < b.shape[0]; r++, k++) {
+        rois[k * 5] = i;
+        for (let j = 0; j < 4; j++) rois[k * 5 + 1 + j] = d[r * 4 + j];
+      }
+    });
+  } else {
+    throw new ValueError(`${op}(): boxes is expected to be a Tensor[K, 5] or a list of Tensor[K_i, 4], got ${describe(boxes)}`);
+  }
+  const numRois = rois.length / 5;
+  const batchIndex = new Int32Array(numRois);
+  for (let k = 0; k < numRois; k++) {
+    for (let j = 0; j < 5; j++) {
+      if (!Number.isFinite(rois[k * 5 + j])) throw new ValueError(`${op}(): boxes must be finite, got ${rois[k * 5 + j]} in roi ${k}`);
+    }
+    // The kernels read the batch index with a C int cast (truncation).
+    const b = Math.trunc(rois[k * 5]);
+    if (b < 0 || b >= batch) {
+      throw new IndexError(`${op}(): roi ${k} has batch index ${rois[k * 5]}, out of range for input with batch size ${batch}`);
+    }
+    batchIndex[k] = b;
+  }
+  return { rois, batchIndex };
+}
+
+function resolvePlan(op: string, xShape: readonly number[], boxes: RoiBoxes, outputSize: OutputSize, spatialScale: number, dtype: DType, positionSensitive: boolean): RoiPlan {
+  if (xShape.length !== 4) throw new ShapeError(`${op}(): Expected 4-D input [N, C, H, W], got ${xShape.length}-D input of size ${fmtShape(xShape)}`);
+  if (!isFloatDType(dtype)) throw new DTypeError(`${op}(): argument 'input' must be float32 or float64, got ${dtype}`);
+  const [batch, channels, height, width] = xShape;
+  if (height === 0 || width === 0) throw new ShapeError(`${op}(): input feature map must be non-empty, got ${fmtShape(xShape)}`);
+  const [pooledHeight, pooledWidth] = pair(op, 'output_size', outputSize, { min: 1 });
+  const scale = rounder(dtype)(expectNumber(op, 'spatial_scale', spatialScale));
+  let channelsOut = channels;
+  if (positionSensitive) {
+    if (channels % (pooledHeight * pooledWidth) !== 0) {
+      throw new ValueError(`${op}(): input channels must be a multiple of pooling height * pooling width, got ${channels} channels for output size [${pooledHeight}, ${pooledWidth}]`);
+    }
+    channelsOut = channels / (pooledHeight * pooledWidth);
+  }
+  const { rois, batchIndex } = resolveRois(op, boxes, batch, dtype);
+  const numRois = batchIndex.length;
+  return {
+    op,
+    batch,
+    channels,
+    height,
+    width,
+    dtype,
+    numRois,
+    rois,
+    batchIndex,
+    pooledHeight,
+    pooledWidth,
+    spatialScale: scale,
+    channelsOut,
+    outShape: [numRois, channelsOut, pooledHeight, pooledWidth],
+  };
+}
+
+/** Checks and normalises `roiAlign` arguments (shared with the WebGPU backend). */
+export function resolveRoiAlign(xShape: readonly number[], boxes: RoiBoxes, opts: RoiAlignOptions, dtype: DType = 'float32'): RoiAlignPlan {
+  const op = 'roi_align';
+  const { outputSize, spatialScale = 1, samplingRatio = -1, aligned = false } = opts ?? ({} as RoiAlignOptions);
+  if (outputSize === undefined) throw new ValueError(`${op}(): missing required argument 'output_size'`);
+  if (typeof aligned !== 'boolean') throw new ValueError(`${op}(): argument 'aligned' must be a boolean, got ${describe(aligned)}`);
+  const plan = resolvePlan(op, xShape, boxes, outputSize, spatialScale, dtype, false);
+  return { ...plan, samplingRatio: expectInt(op, 'sampling_ratio', samplingRatio), aligned };
+}
+
+/** Checks and normalises `roiPool` arguments (shared with the WebGPU backend). */
+export function resolveRoiPool(xShape: readonly number[], boxes: RoiBoxes, opts: RoiPoolOptions, dtype: DType = 'float32'): RoiPlan {
+  const op = 'roi_pool';
+  const { outputSize, spatialScale = 1 } = opts ?? ({} as RoiPoolOptions);
+  if (outputSize === undefined) throw new ValueError(`${op}(): missing required argument 'output_size'`);
+  return resolvePlan(op, xShape, boxes, outputSize, spatialScale, dtype, false);
+}
+
+/** Checks and normalises `psRoiAlign` arguments (shared with the WebGPU backend). */
+export function resolvePsRoiAlign(xShape: readonly number[], boxes: RoiBoxes, opts: PsRoiAlignOptions, dtype: DType = 'float32'): PsRoiAlignPlan {
+  const op = 'ps_roi_align';
+  const { outputSize, spatialScale = 1, samplingRatio = -1 } = opts ?? ({} as PsRoiAlignOptions);
+  if (outputSize === undefined) throw new ValueError(`${op}(): missing required argument 'output_size'`);
+  const plan = resolvePlan(op, xShape, boxes, outputSize, spatialScale, dtype, true);
+  return { ...plan, samplingRatio: expectInt(op, 'sampling_ratio', samplingRatio) };
+}
+
+/** Checks and normalises `psRoiPool` arguments (shared with the WebGPU backend). */
+export function resolvePsRoiPool(xShape: readonly number[], boxes: RoiBoxes, opts: PsRoiPoolOptions, dtype: DType = 'float32'): RoiPlan {
+  const op = 'ps_roi_pool';
+  const { outputSize, spatialScale = 1 } = opts ?? ({} as PsRoiPoolOptions);
+  if (outputSize === undefined) throw new ValueError(`${op}(): missing required argument 'output_size'`);
+  return resolvePlan(op, xShape, boxes, outputSize, spatialScale, dtype, true);
+}
+
+// ---------------------------------------------------------------------------
+// Bilinear sampling geometry shared by roi_align and ps_roi_align.
+
+/** One roi's sampling geometry along one axis, as torchvision computes it. */
+export interface RoiAxis {
+  /** First sample's bin origin (roi start, after scale and the aligned shift). */
+  start: number;
+  /** Bin size along this axis. */
+  binSize: number;
+  /** Samples per bin along this axis (may be <= 0: no samples). */
+  grid: number;
+}
+
+/**
+ * The align ops' per-roi geometry: start, bin size and samples per bin for y
+ * and x, in the input's precision (`aligned` shifts by -0.5; without it the roi
+ * is at least 1x1). Exported for the WebGPU backend.
+ */
+export function roiAlignGeometry(plan: RoiPlan, k: number, samplingRatio: number, aligned: boolean): { y: RoiAxis; x: RoiAxis } {
+  const q = rounder(plan.dtype);
+  const r = plan.rois;
+  const off = aligned ? 0.5 : 0;
+  const s = plan.spatialScale;
+  const axis = (lo: number, hi: number, pooled: number): RoiAxis => {
+    const start = q(q(lo * s) - off);
+    let size = q(q(q(hi * s) - off) - start);
+    if (!aligned) size = Math.max(size, 1);
+    const binSize = q(size / pooled);
+    // torchvision computes ceil(roi_size / pooled) in T, which is ceil(binSize).
+    const grid = samplingRatio > 0 ? samplingRatio : Math.ceil(binSize);
+    if (Math.abs(grid) * pooled > INT_LIMIT) {
+      throw new ValueError(`${plan.op}(): roi ${k} is too large for adaptive sampling (${grid} samples per bin); pass a positive sampling_ratio`);
+    }
+    return { start, binSize, grid };
+  };
+  return { y: axis(r[k * 5 + 2], r[k * 5 + 4], plan.pooledHeight), x: axis(r[k * 5 + 1], r[k * 5 + 3], plan.pooledWidth) };
+}
+
+/**
+ * Sparse per-bin interpolation weights along one axis: bin `p` touches
+ * `idx[binStart[p] .. binStart[p+1])` with weights `w[...]` (the sum over its
+ * samples of the bilinear weight each gives that row/column). Bilinear
+ * weights factor into a y part and an x part, and a sample is dropped when
+ * either coordinate is out of range, so a bin's mean is
+ * `sum_r sum_c wy[r] * wx[c] * input[r, c] / count`, which costs
+ * O(grid * pooled) per axis to build however large the roi.
+ */
+class AxisWeights {
+  readonly idx: Int32Array;
+  readonly w: Float64Array;
+  readonly binStart: Int32Array;
+  private readonly slot: Int32Array;
+
+  constructor(
+    readonly pooled: number,
+    readonly size: number,
+  ) {
+    // Merging repeated rows per bin bounds a bin's entries by the axis size.
+    this.idx = new Int32Array(pooled * (size + 1));
+    this.w = new Float64Array(pooled * (size + 1));
+    this.binStart = new Int32Array(pooled + 1);
+    this.slot = new Int32Array(size).fill(-1);
+  }
+
+  fill(a: RoiAxis, q: Rounder): void {
+    const { pooled, size, idx, w, slot } = this;
+    const grid = a.grid;
+    const gridT = q(grid);
+    let n = 0;
+    for (let p = 0; p < pooled; p++) {
+      this.binStart[p] = n;
+      const origin = q(a.start + q(p * a.binSize));
+      for (let i = 0; i < grid; i++) {
+        let v = q(origin + q(q((i + 0.5) * a.binSize) / gridT));
+        if (v < -1 || v > size) continue;
+        if (v <= 0) v = 0;
+        let lo = Math.trunc(v);
+        let hi = lo + 1;
+        if (lo >= size - 1) {
+          lo = hi = size - 1;
+          v = lo;
+        }
+        const l = q(v - lo);
+        const h = q(1 - l);
+        for (let t = 0; t < 2; t++) {
+          const at = t === 0 ? lo : hi;
+          const wt = t === 0 ? h : l;
+          if (slot[at] < 0) {
+            slot[at] = n;
+            idx[n] = at;
+            w[n++] = wt;
+          } else w[slot[at]] += wt;
+        }
+      }
+      for (let e = this.binStart[p]; e < n; e++) slot[idx[e]] = -1;
+    }
+    this.binStart[pooled] = n;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// roi_align
+
+/**
+ * RoI Align (Mask R-CNN, He et al. 2017) as `torchvision.ops.roi_align` 0.14.
+ *
+ * @param x `[N, C, H, W]` float32 or float64 feature map.
+ * @param boxes `[K, 5]` rois `(batch_index, x1, y1, x2, y2)` or a list of `[K_i, 4]` per-image boxes, in image coordinates.
+ * @returns `[K, C, ph, pw]`: each bin is the mean of `grid_h x grid_w` bilinear samples
+ *   (`samplingRatio`, or `ceil(roi_size / pooled)` when it is <= 0). A sample with
+ *   y < -1 or y > H (x likewise) contributes 0 but still counts; one in [-1, 0] reads
+ *   row 0 and one in [H-1, H] reads row H-1. `aligned` shifts coordinates by -0.5
+ *   pixel; without it rois are at least 1x1.
+ *
+ * Sample positions are computed exactly as torchvision does in float32; sums are
+ * taken in float64 and rounded once, so float32 results agree with torchvision
+ * (which accumulates in float32) to about 1e-6 relative to the sum of |input|
+ * over a bin's samples (tests use rtol 1e-5, atol 1e-5 for unit-scale inputs).
+ * A roi whose adaptive grid is negative in one axis and positive in the other
+ * (aligned, inverted box) raises ValueError, as torchvision does.
+ */
+export function roiAlign(x: Tensor, boxes: RoiBoxes, opts: RoiAlignOptions): Tensor {
+  expectTensor('roi_align', 'input', x);
+  expectNdim('roi_align', 'input', x, [4]);
+  const plan = resolveRoiAlign(x.shape, boxes, opts, x.dtype);
+  const out = allocate(plan.dtype, plan.outShape[0] * plan.outShape[1] * plan.pooledHeight * plan.pooledWidth);
+  roiAlignKernel(plan, x.contiguous().data, out as Float32Array | Float64Array);
+  return new Tensor(out, plan.outShape, plan.dtype);
+}
+
+function roiAlignKernel(plan: RoiAlignPlan, input: ArrayLike<number>, out: Float32Array | Float64Array): void {
+  const { channels: C, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
+  const q = rounder(plan.dtype);
+  const ay = new AxisWeights(PH, H);
+  const ax = new AxisWeights(PW, W);
+  // Rows touched by a roi, and for each y entry the offset of its row in `tmp`.
+  const rows = new Int32Array(H);
+  const rowSlot = new Int32Array(H).fill(-1);
+  const yTmpOff = new Int32Array(ay.idx.length);
+  const tmp = new Float64Array(H * PW);
+  const plane = H * W;
+  const binCount = PH * PW;
+  let o = 0;
+  for (let k = 0; k < numRois; k++) {
+    const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
+    if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
+      // torchvision sizes its pre_calc vector with this negative product.
+      throw new ValueError(`roi_align(): cannot create std::vector larger than max_size() (roi ${k} has ${y.grid} x ${x.grid} samples per bin)`);
+    }
+    if (y.grid <= 0 || x.grid <= 0) {
+      out.fill(0, o, o + C * binCount);
+      o += C * binCount;
+      continue;
+    }
+    ay.fill(y, q);
+    ax.fill(x, q);
+    // torchvision divides by max(grid_h * grid_w, 1); fold 1/count into the y weights.
+    const inv = 1 / q(y.grid * x.grid);
+    const nY = ay.binStart[PH];
+    let nRows = 0;
+    for (let e = 0; e < nY; e++) {
+      const r = ay.idx[e];
+      if (rowSlot[r] < 0) {
+        rowSlot[r] = nRows;
+        rows[nRows++] = r;
+      }
+      yTmpOff[e] = rowSlot[r] * PW;
+      ay.w[e] *= inv;
+    }
+    for (let i = 0; i < nRows; i++) rowSlot[rows[i]] = -1;
+    const xIdx = ax.idx;
+    const xW = ax.w;
+    const xStart = ax.binStart;
+    const yW = ay.w;
+    const yStart = ay.binStart;
+    let base = plan.batchIndex[k] * C * plane;
+    for (let c = 0; c < C; c++, base += plane) {
+      // Horizontal pass: every touched row interpolated at every column bin.
+      for (let i = 0, t = 0; i < nRows; i++) {
+        const rb = base + rows[i] * W;
+        for (let pw = 0; pw < PW; pw++, t++) {
+          let s = 0;
+          for (let e = xStart[pw], end = xStart[pw + 1]; e < end; e++) s += xW[e] * input[rb + xIdx[e]];
+          tmp[t] = s;
+        }
+      }
+      // Vertical pass: each output bin combines its rows.
+      for (let ph = 0; ph < PH; ph++) {
+        const e0 = yStart[ph];
+        const e1 = yStart[ph + 1];
+        for (let pw = 0; pw < PW; pw++) {
+          let s = 0;
+          for (let e = e0; e < e1; e++) s += yW[e] * tmp[yTmpOff[e] + pw];
+          out[o++] = s;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// roi_pool
+
+/** C `round`: half away from zero (JS `Math.round` rounds -1.5 to -1). */
+function roundHalfAway(v: number): number {
+  return v < 0 ? -Math.round(-v) : Math.round(v);
+}
+
+/**
+ * Pooling windows of one roi for roi_pool / ps_roi_pool: bin `(ph, pw)` covers rows
+ * `[hs, he)` and columns `[ws, we)` (written to `win` as 4 ints per bin).
+ * roi_pool uses an inclusive end (`+1`) and clips to `[0, H]`; ps_roi_pool has no
+ * `+1` and clips to `[0, H-1]` (torchvision 0.14 CPU), so it never pools the last
+ * row or column. Exported for the WebGPU backend.
+ */
+export function roiPoolWindows(plan: RoiPlan, k: number, positionSensitive: boolean, win: Int32Array): void {
+  const q = rounder(plan.dtype);
+  const r = plan.rois;
+  const s = plan.spatialScale;
+  const coord = (v: number): number => {
+    const c = roundHalfAway(q(v * s));
+    if (Math.abs(c) > INT_LIMIT / 2) throw new ValueError(`${plan.op}(): roi ${k} coordinate ${v} * spatial_scale is out of the int range`);
+    return c;
+  };
+  const x1 = coord(r[k * 5 + 1]);
+  const y1 = coord(r[k * 5 + 2]);
+  const x2 = coord(r[k * 5 + 3]);
+  const y2 = coord(r[k * 5 + 4]);
+  const extra = positionSensitive ? 0 : 1;
+  const limH = positionSensitive ? plan.height - 1 : plan.height;
+  const limW = positionSensitive ? plan.width - 1 : plan.width;
+  const binH = q(q(Math.max(y2 - y1 + extra, 1)) / plan.pooledHeight);
+  const binW = q(q(Math.max(x2 - x1 + extra, 1)) / plan.pooledWidth);
+  const clip = (v: number, lim: number): number => Math.min(Math.max(v, 0), lim);
+  let i = 0;
+  for (let ph = 0; ph < plan.pooledHeight; ph++) {
+    const hs = clip(Math.floor(q(ph * binH)) + y1, limH);
+    const he = clip(Math.ceil(q((ph + 1) * binH)) + y1, limH);
+    for (let pw = 0; pw < plan.pooledWidth; pw++) {
+      win[i++] = hs;
+      win[i++] = he;
+      win[i++] = clip(Math.floor(q(pw * binW)) + x1, limW);
+      win[i++] = clip(Math.ceil(q((pw + 1) * binW)) + x1, limW);
+    }
+  }
+}
+
+/**
+ * RoI max pooling (Fast R-CNN) as `torchvision.ops.roi_pool` 0.14.
+ *
+ * @param x `[N, C, H, W]` float32 or float64.
+ * @param boxes `[K, 5]` rois or a list of `[K_i, 4]` per-image boxes.
+ * @returns `[K, C, ph, pw]`. Coordinates are `round(coord * spatialScale)` half away
+ *   from zero, the roi spans `end - start + 1` pixels (at least 1), bin i covers
+ *   `[floor(i * bin), ceil((i + 1) * bin))` offset by the roi start and clipped to the
+ *   map; an empty bin gives 0. The max starts from -FLT_MAX and NaN never wins
+ *   (torchvision's `>` comparison). Exact (no arithmetic on values).
+ */
+export function roiPool(x: Tensor, boxes: RoiBoxes, opts: RoiPoolOptions): Tensor {
+  expectTensor('roi_pool', 'input', x);
+  expectNdim('roi_pool', 'input', x, [4]);
+  const plan = resolveRoiPool(x.shape, boxes, opts, x.dtype);
+  const { channels: C, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
+  const input = x.contiguous().data;
+  const out = allocate(plan.dtype, numRois * C * PH * PW);
+  const win = new Int32Array(PH * PW * 4);
+  const plane = H * W;
+  let o = 0;
+  for (let k = 0; k < numRois; k++) {
+    roiPoolWindows(plan, k, false, win);
+    let base = plan.batchIndex[k] * C * plane;
+    for (let c = 0; c < C; c++, base += plane) {
+      for (let b = 0; b < PH * PW; b++) {
+        const hs = win[4 * b];
+        const he = win[4 * b + 1];
+        const ws = win[4 * b + 2];
+        const we = win[4 * b + 3];
+        let m = he <= hs || we <= ws ? 0 : -FLT_MAX;
+        for (let h = hs; h < he; h++) {
+          const rb = base + h * W;
+          for (let w = ws; w < we; w++) if (input[rb + w] > m) m = input[rb + w];
+        }
+        out[o++] = m;
+      }
+    }
+  }
+  return new Tensor(out, plan.outShape, plan.dtype);
+}
+
+// ---------------------------------------------------------------------------
+// Position-sensitive variants (R-FCN, Dai et al. 2016)
+
+/**
+ * Position-sensitive RoI Align as `torchvision.ops.ps_roi_align` 0.14.
+ *
+ * @param x `[N, C, H, W]` with C divisible by `ph * pw`.
+ * @returns `[K, C / (ph * pw), ph, pw]`; bin `(i, j)` of output channel `c` averages
+ *   bilinear samples of input channel `(c * ph + i) * pw + j`. Coordinates are always
+ *   shifted by -0.5 and rois have no minimum size, so a zero-size roi with
+ *   `samplingRatio <= 0` has no samples and gives 0 / 0 = NaN (and an inverted one
+ *   0 / negative count = -0), exactly as torchvision. Tolerance as {@link roiAlign}.
+ */
+export function psRoiAlign(x: Tensor, boxes: RoiBoxes, opts: PsRoiAlignOptions): Tensor {
+  expectTensor('ps_roi_align', 'input', x);
+  expectNdim('ps_roi_align', 'input', x, [4]);
+  const plan = resolvePsRoiAlign(x.shape, boxes, opts, x.dtype);
+  const { channels: C, channelsOut: CO, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
+  const input = x.contiguous().data;
+  const out = allocate(plan.dtype, numRois * CO * PH * PW);
+  const q = rounder(plan.dtype);
+  const ay = new AxisWeights(PH, H);
+  const ax = new AxisWeights(PW, W);
+  const plane = H * W;
+  let o = 0;
+  for (let k = 0; k < numRois; k++) {
+    const { y, x: gx } = roiAlignGeometry(plan, k, plan.samplingRatio, true);
+    const count = q(y.grid * gx.grid);
+    const roiBase = plan.batchIndex[k] * C * plane;
+    if (y.grid <= 0 || gx.grid <= 0) {
+      out.fill(0 / count, o, o + CO * PH * PW);
+      o += CO * PH * PW;
+      continue;
+    }
+    ay.fill(y, q);
+    ax.fill(gx, q);
+    for (let c = 0; c < CO; c++) {
+      for (let ph = 0; ph < PH; ph++) {
+        for (let pw = 0; pw < PW; pw++) {
+          const base = roiBase + ((c * PH + ph) * PW + pw) * plane;
+          let s = 0;
+          for (let ey = ay.binStart[ph]; ey < ay.binStart[ph + 1]; ey++) {
+            const rb = base + ay.idx[ey] * W;
+            let r = 0;
+            for (let ex = ax.binStart[pw]; ex < ax.binStart[pw + 1]; ex++) r += ax.w[ex] * input[rb + ax.idx[ex]];
+            s += ay.w[ey] * r;
+          }
+          out[o++] = s / count;
+        }
+      }
+    }
+  }
+  return new Tensor(out, plan.outShape, plan.dtype);
+}
+
+/**
+ * Position-sensitive RoI average pooling as `torchvision.ops.ps_roi_pool` 0.14 (CPU).
+ *
+ * @param x `[N, C, H, W]` with C divisible by `ph * pw`.
+ * @returns `[K, C / (ph * pw), ph, pw]`; bin `(i, j)` of output channel `c` is the mean of
+ *   input channel `(c * ph + i) * pw + j` over its window. Coordinates round like
+ *   {@link roiPool} but the roi spans `end - start` pixels (at least 1) and windows are
+ *   clipped to `[0, H-1]` x `[0, W-1]` as torchvision 0.14's CPU kernel does, so the last
+ *   row and column of the map are never pooled; an empty window gives 0.
+ *   Sums are taken in float64 (torchvision: float32), rtol 1e-6.
+ */
+export function psRoiPool(x: Tensor, boxes: RoiBoxes, opts: PsRoiPoolOptions): Tensor {
+  expectTensor('ps_roi_pool', 'input', x);
+  expectNdim('ps_roi_pool', 'input', x, [4]);
+  const plan = resolvePsRoiPool(x.shape, boxes, opts, x.dtype);
+  const { channels: C, channelsOut: CO, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
+  const input = x.contiguous().data;
+  const out = allocate(plan.dtype, numRois * CO * PH * PW);
+  const win = new Int32Array(PH * PW * 4);
+  const plane = H * W;
+  let o = 0;
+  for (let k = 0; k < numRois; k++) {
+    roiPoolWindows(plan, k, true, win);
+    const roiBase = plan.batchIndex[k] * C * plane;
+    for (let c = 0; c < CO; c++) {
+      for (let b = 0; b < PH * PW; b++) {
+        const hs = win[4 * b];
+        const he = win[4 * b + 1];
+        const ws = win[4 * b + 2];
+        const we = win[4 * b + 3];
+        if (he <= hs || we <= ws) {
+          out[o++] = 0;
+          continue;
+        }
+        const base = roiBase + (c * PH * PW + b) * plane;
+        let s = 0;
+        for (let h = hs; h < he; h++) for (let w = ws; w < we; w++) s += input[base + h * W + w];
+        out[o++] = s / ((he - hs) * (we - ws));
+      }
+    }
+  }
+  return new Tensor(out, plan.outShape, plan.dtype);
+}
