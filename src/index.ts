@@ -5,3 +5,5 @@
  */
 export * from './tensor';
 export * from './ops/roi';
+export * as mask from './coco/mask';
+export type { Rle, RLE, UncompressedRLE, ColumnMajorMask } from './coco/mask';
