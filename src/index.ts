@@ -7,3 +7,5 @@ export * from './tensor';
 export * from './ops/roi';
 export * as mask from './coco/mask';
 export type { Rle, RLE, UncompressedRLE, ColumnMajorMask } from './coco/mask';
+export * from './ops/boxes';
+export * from './ops/nms';

@@ -1,0 +1,620 @@
+/**
+ * Non-maximum suppression: torchvision 0.14's `nms` and `batched_nms` (exact, ties
+ * included) and Soft-NMS (Bodla et al. 2017, arXiv 1704.04503).
+ *
+ * The hard NMS result is the one of torchvision's greedy CPU kernel
+ * (`nms_kernel.cpp`): boxes visited by decreasing score (stable sort, NaN first),
+ * each kept box suppressing every later box whose IoU with it is `> iouThreshold`,
+ * IoU evaluated in the boxes' dtype with the kernel's operation order. It is computed
+ * without comparing boxes that cannot overlap: kept boxes are indexed in a uniform
+ * grid and a candidate only meets the kept boxes of the cells it covers. Pairs that
+ * do not overlap have IoU 0 (or NaN) and can only suppress under a negative
+ * threshold, which therefore takes the plain quadratic path.
+ */
+import { expectDType, expectNdim, expectNumber, expectTensor, describe } from '../tensor/check';
+import { allocate, type DType, type TypedArray } from '../tensor/dtype';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../tensor/errors';
+import { Tensor } from '../tensor/tensor';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Normalised arguments of {@link nms}, shared with the WebGPU backend. */
+export interface NmsPlan {
+  numBoxes: number;
+  iouThreshold: number;
+  /** IoU is evaluated with float32 rounding (float32 boxes). */
+  float32: boolean;
+  /** Contiguous `[N, 4]` boxes and `[N]` scores. */
+  boxes: Tensor;
+  scores: Tensor;
+}
+
+/**
+ * Checks `nms` arguments the way torchvision does: `boxes [N, 4]` float32/float64,
+ * `scores [N]` of the same dtype, a numeric threshold (NaN suppresses nothing).
+ */
+export function resolveNms(boxes: unknown, scores: unknown, iouThreshold: unknown, op = 'nms'): NmsPlan {
+  expectTensor(op, 'boxes', boxes);
+  expectTensor(op, 'scores', scores);
+  if (boxes.ndim !== 2 || boxes.shape[1] !== 4) {
+    throw new ShapeError(`${op}(): argument 'boxes' must have shape [N, 4], got ${fmtShape(boxes.shape)}`);
+  }
+  expectNdim(op, 'scores', scores, [1]);
+  expectDType(op, 'boxes', boxes, ['float32', 'float64']);
+  if (scores.dtype !== boxes.dtype) {
+    throw new DTypeError(`${op}(): 'boxes' (${boxes.dtype}) and 'scores' (${scores.dtype}) must have the same dtype`);
+  }
+  if (boxes.shape[0] !== scores.shape[0]) {
+    throw new ShapeError(`${op}(): 'boxes' and 'scores' must have the same number of elements in dimension 0, got ${boxes.shape[0]} and ${scores.shape[0]}`);
+  }
+  const thr = expectNumber(op, 'iouThreshold', iouThreshold, { finite: false });
+  return { numBoxes: boxes.shape[0], iouThreshold: thr, float32: boxes.dtype === 'float32', boxes: boxes.contiguous(), scores: scores.contiguous() };
+}
+
+/**
+ * Indices that sort `scores` in decreasing order, ties in index order, NaN first and
+ * -0 equal to +0: torch's `sort(stable=True, descending=True)`. A stable LSD radix sort
+ * over the order-preserving bit patterns of the floats.
+ */
+export function nmsSortOrder(scores: Float32Array | Float64Array): Int32Array {
+  const n = scores.length;
+  const f64 = scores instanceof Float64Array;
+  const words = f64 ? 2 : 1;
+  const copy = f64 ? new Float64Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = scores[i];
+    copy[i] = v !== v ? NaN : v === 0 ? 0 : v;
+  }
+  const bits = new Uint32Array(copy.buffer);
+  // Descending keys: invert the ascending order-preserving transform.
+  const keys: Uint32Array[] = [];
+  for (let w = 0; w < words; w++) keys.push(new Uint32Array(n));
+  const hiOff = f64 ? (LITTLE_ENDIAN ? 1 : 0) : 0;
+  const loOff = LITTLE_ENDIAN ? 0 : 1;
+  for (let i = 0; i < n; i++) {
+    const v = copy[i];
+    const hi = bits[i * words + hiOff];
+    if (v !== v) {
+      keys[words - 1][i] = 0;
+      if (f64) keys[0][i] = 0;
+      continue;
+    }
+    const neg = hi >>> 31 === 1;
+    keys[words - 1][i] = neg ? hi : ~(hi | 0x80000000) >>> 0;
+    if (f64) {
+      const lo = bits[i * 2 + loOff];
+      keys[0][i] = neg ? lo : ~lo >>> 0;
+    }
+  }
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let tmp = new Int32Array(n);
+  const count = new Int32Array(256);
+  for (const key of keys) {
+    for (let shift = 0; shift < 32; shift += 8) {
+      count.fill(0);
+      for (let i = 0; i < n; i++) count[(key[i] >>> shift) & 255]++;
+      if (count[(key[0] >>> shift) & 255] === n) continue;
+      let sum = 0;
+      for (let b = 0; b < 256; b++) {
+        const c = count[b];
+        count[b] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const o = order[i];
+        tmp[count[(key[o] >>> shift) & 255]++] = o;
+      }
+      const t = order;
+      order = tmp;
+      tmp = t;
+    }
+  }
+  return order;
+}
+
+/**
+ * Whether kept box `i` suppresses box `j`: torchvision's CPU kernel statement by
+ * statement, including `std::max`/`std::min` argument order (so a NaN coordinate of
+ * `j` is ignored where the kernel ignores it) and float32 rounding when `f32`.
+ */
+function suppresses(x: Float64Array, areas: Float64Array, i: number, j: number, thr: number, f32: boolean): boolean {
+  const i4 = 4 * i;
+  const j4 = 4 * j;
+  const ix1 = x[i4];
+  const iy1 = x[i4 + 1];
+  const ix2 = x[i4 + 2];
+  const iy2 = x[i4 + 3];
+  const jx1 = x[j4];
+  const jy1 = x[j4 + 1];
+  const jx2 = x[j4 + 2];
+  const jy2 = x[j4 + 3];
+  let w = (jx2 < ix2 ? jx2 : ix2) - (ix1 < jx1 ? jx1 : ix1);
+  let h = (jy2 < iy2 ? jy2 : iy2) - (iy1 < jy1 ? jy1 : iy1);
+  if (f32) {
+    w = Math.fround(w);
+    h = Math.fround(h);
+  }
+  w = 0 < w ? w : 0;
+  h = 0 < h ? h : 0;
+  let ovr: number;
+  if (f32) {
+    const inter = Math.fround(w * h);
+    ovr = Math.fround(inter / Math.fround(Math.fround(areas[i] + areas[j]) - inter));
+  } else {
+    const inter = w * h;
+    ovr = inter / (areas[i] + areas[j] - inter);
+  }
+  return ovr > thr;
+}
+
+/** Areas `(x2 - x1) * (y2 - y1)` in the boxes' precision. */
+function nmsAreas(x: Float64Array, n: number, f32: boolean): Float64Array {
+  const areas = new Float64Array(n);
+  for (let i = 0, k = 0; i < n; i++, k += 4) {
+    areas[i] = f32 ? Math.fround(Math.fround(x[k + 2] - x[k]) * Math.fround(x[k + 3] - x[k + 1])) : (x[k + 2] - x[k]) * (x[k + 3] - x[k + 1]);
+  }
+  return areas;
+}
+
+/** The plain greedy: each candidate against every kept box (any threshold, NaN-exact). */
+function greedyPlain(x: Float64Array, areas: Float64Array, order: Int32Array, thr: number, f32: boolean): Int32Array {
+  const n = order.length;
+  const keep = new Int32Array(n);
+  let kept = 0;
+  for (let r = 0; r < n; r++) {
+    const j = order[r];
+    let alive = true;
+    for (let k = 0; k < kept; k++) {
+      if (suppresses(x, areas, keep[k], j, thr, f32)) {
+        alive = false;
+        break;
+      }
+    }
+    if (alive) keep[kept++] = j;
+  }
+  return keep.slice(0, kept);
+}
+
+/**
+ * A uniform grid over the boxes that can overlap anything: finite, positive width and
+ * height. A box covers the cells its closed extent touches; two boxes whose open
+ * extents intersect share a cell because the cell map is monotone.
+ */
+interface Grid {
+  x0: number;
+  y0: number;
+  invW: number;
+  invH: number;
+  cols: number;
+  rows: number;
+}
+
+/** Boxes spanning more cells than this live in one list that everyone checks. */
+const BIG_SPAN = 32;
+
+function buildGrid(x: Float64Array, proper: Int32Array, count: number, pad: number): Grid {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  const step = Math.max(1, Math.floor(count / 256));
+  const ws: number[] = [];
+  const hs: number[] = [];
+  for (let t = 0; t < count; t++) {
+    const k = 4 * proper[t];
+    if (x[k] < x0) x0 = x[k];
+    if (x[k + 1] < y0) y0 = x[k + 1];
+    if (x[k + 2] + pad > x1) x1 = x[k + 2] + pad;
+    if (x[k + 3] + pad > y1) y1 = x[k + 3] + pad;
+    if (t % step === 0) {
+      ws.push(x[k + 2] + pad - x[k]);
+      hs.push(x[k + 3] + pad - x[k + 1]);
+    }
+  }
+  ws.sort((a, b) => a - b);
+  hs.sort((a, b) => a - b);
+  const spanX = Math.max(x1 - x0, Number.MIN_VALUE);
+  const spanY = Math.max(y1 - y0, Number.MIN_VALUE);
+  // Cells about the size of a typical box, at most ~2 cells per box overall.
+  let cols = Math.min(4096, Math.max(1, Math.ceil(spanX / ws[ws.length >> 1])));
+  let rows = Math.min(4096, Math.max(1, Math.ceil(spanY / hs[hs.length >> 1])));
+  const limit = Math.max(64, 2 * count);
+  if (cols * rows > limit) {
+    const s = Math.sqrt((cols * rows) / limit);
+    cols = Math.max(1, Math.floor(cols / s));
+    rows = Math.max(1, Math.floor(rows / s));
+  }
+  return { x0, y0, invW: cols / spanX, invH: rows / spanY, cols, rows };
+}
+
+function cellOf(v: number, origin: number, inv: number, size: number): number {
+  const c = Math.floor((v - origin) * inv);
+  return c < 0 ? 0 : c >= size ? size - 1 : c;
+}
+
+/** Singly linked lists of box indices per grid cell, in growable typed arrays. */
+class CellLists {
+  readonly head: Int32Array;
+  box: Int32Array;
+  next: Int32Array;
+  size = 0;
+
+  constructor(cells: number, capacity: number) {
+    this.head = new Int32Array(cells).fill(-1);
+    this.box = new Int32Array(Math.max(16, capacity));
+    this.next = new Int32Array(this.box.length);
+  }
+
+  push(cell: number, b: number): void {
+    if (this.size === this.box.length) {
+      const box = new Int32Array(this.size * 2);
+      const next = new Int32Array(this.size * 2);
+      box.set(this.box);
+      next.set(this.next);
+      this.box = box;
+      this.next = next;
+    }
+    this.box[this.size] = b;
+    this.next[this.size] = this.head[cell];
+    this.head[cell] = this.size++;
+  }
+}
+
+/** Greedy NMS for thresholds >= 0 (or NaN) over a grid of the kept boxes. */
+function greedyGrid(x: Float64Array, areas: Float64Array, order: Int32Array, thr: number, f32: boolean): Int32Array {
+  const n = order.length;
+  const proper = new Int32Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const k = 4 * i;
+    // NaN fails both comparisons; infinities are excluded explicitly.
+    if (x[k + 2] > x[k] && x[k + 3] > x[k + 1] && Number.isFinite(x[k] + x[k + 1] + x[k + 2] + x[k + 3])) proper[count++] = i;
+  }
+  const isProper = new Uint8Array(n);
+  for (let t = 0; t < count; t++) isProper[proper[t]] = 1;
+  const keep = new Int32Array(n);
+  let kept = 0;
+  if (count === 0) {
+    keep.set(order);
+    return keep;
+  }
+  const g = buildGrid(x, proper, count, 0);
+  const lists = new CellLists(g.cols * g.rows, count);
+  const big = new Int32Array(n);
+  let bigCount = 0;
+  const keptProper = new Int32Array(n);
+  let keptProperCount = 0;
+  const seen = new Int32Array(n).fill(-1);
+  for (let r = 0; r < n; r++) {
+    const j = order[r];
+    if (isProper[j] === 0) {
+      // Never suppresses nor is suppressed at a threshold >= 0: IoU is 0, NaN or 0/inf.
+      keep[kept++] = j;
+      continue;
+    }
+    const k = 4 * j;
+    const cx1 = cellOf(x[k], g.x0, g.invW, g.cols);
+    const cx2 = cellOf(x[k + 2], g.x0, g.invW, g.cols);
+    const cy1 = cellOf(x[k + 1], g.y0, g.invH, g.rows);
+    const cy2 = cellOf(x[k + 3], g.y0, g.invH, g.rows);
+    const span = (cx2 - cx1 + 1) * (cy2 - cy1 + 1);
+    let alive = true;
+    for (let t = 0; t < bigCount && alive; t++) if (suppresses(x, areas, big[t], j, thr, f32)) alive = false;
+    if (alive && span > BIG_SPAN) {
+      for (let t = 0; t < keptProperCount && alive; t++) if (suppresses(x, areas, keptProper[t], j, thr, f32)) alive = false;
+    } else if (alive) {
+      scan: for (let cy = cy1; cy <= cy2; cy++) {
+        for (let cx = cx1; cx <= cx2; cx++) {
+          for (let node = lists.head[cy * g.cols + cx]; node >= 0; node = lists.next[node]) {
+            const i = lists.box[node];
+            if (seen[i] === r) continue;
+            seen[i] = r;
+            if (suppresses(x, areas, i, j, thr, f32)) {
+              alive = false;
+              break scan;
+            }
+          }
+        }
+      }
+    }
+    if (!alive) continue;
+    keep[kept++] = j;
+    keptProper[keptProperCount++] = j;
+    if (span > BIG_SPAN) big[bigCount++] = j;
+    else for (let cy = cy1; cy <= cy2; cy++) for (let cx = cx1; cx <= cx2; cx++) lists.push(cy * g.cols + cx, j);
+  }
+  return keep.slice(0, kept);
+}
+
+/** Greedy NMS over coordinates `x` (`4n` doubles holding values of the boxes' dtype). */
+function nmsCore(x: Float64Array, scores: Float32Array | Float64Array, thr: number, f32: boolean): Int32Array {
+  const order = nmsSortOrder(scores);
+  const areas = nmsAreas(x, scores.length, f32);
+  // A negative threshold lets disjoint pairs (IoU 0) suppress, so nothing can be pruned.
+  return thr < 0 ? greedyPlain(x, areas, order, thr, f32) : greedyGrid(x, areas, order, thr, f32);
+}
+
+function int32Tensor(a: Int32Array): Tensor {
+  return new Tensor(a, [a.length], 'int32');
+}
+
+/**
+ * Non-maximum suppression, `torchvision.ops.nms`: `boxes [N, 4]` (xyxy), `scores [N]` of the
+ * same float dtype → int32 indices of the kept boxes by decreasing score. Identical to
+ * torchvision's CPU result, ties included: equal scores are visited in index order, NaN
+ * scores first; a box is suppressed when its IoU with a kept box is strictly greater than
+ * `iouThreshold`. Zero-area and inverted boxes never suppress nor get suppressed (IoU 0 or
+ * NaN) unless the threshold is negative, in which case even disjoint boxes suppress.
+ */
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor {
+  const plan = resolveNms(boxes, scores, iouThreshold);
+  if (plan.numBoxes === 0) return int32Tensor(new Int32Array(0));
+  const x = Float64Array.from(plan.boxes.data);
+  return int32Tensor(nmsCore(x, plan.scores.data as Float32Array | Float64Array, plan.iouThreshold, plan.float32));
+}
+
+/**
+ * The CPU end of a mask-based (GPU) NMS, as in torchvision's CUDA kernel: `order` is the
+ * visiting order ({@link nmsSortOrder}), `mask` holds for each sorted position `i` a row of
+ * `colBlocks` 32-bit words whose bit `j` says that box `order[i]` suppresses box `order[j]`
+ * (only `j > i` is read). Returns the kept original indices, as {@link nms}.
+ */
+export function nmsFromMask(order: Int32Array, mask: Uint32Array, colBlocks: number): Tensor {
+  const n = order.length;
+  if (colBlocks * 32 < n || mask.length < n * colBlocks) {
+    throw new ShapeError(`nmsFromMask(): a mask of ${n} rows x ${colBlocks} words is needed for ${n} boxes, got ${mask.length} words`);
+  }
+  const removed = new Uint32Array(colBlocks);
+  const keep = new Int32Array(n);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if ((removed[i >>> 5] >>> (i & 31)) & 1) continue;
+    keep[kept++] = order[i];
+    const row = i * colBlocks;
+    for (let w = i >>> 5; w < colBlocks; w++) removed[w] |= mask[row + w];
+  }
+  return int32Tensor(keep.slice(0, kept));
+}
+
+/** Normalised arguments of {@link batchedNms}. */
+export interface BatchedNmsPlan extends NmsPlan {
+  /** Contiguous int32 `[N]` categories. */
+  idxs: Tensor;
+  /** torchvision 0.14 on CPU offsets coordinates per class when `boxes.numel() <= 4000`. */
+  coordinateTrick: boolean;
+}
+
+export function resolveBatchedNms(boxes: unknown, scores: unknown, idxs: unknown, iouThreshold: unknown): BatchedNmsPlan {
+  const plan = resolveNms(boxes, scores, iouThreshold, 'batchedNms');
+  expectTensor('batchedNms', 'idxs', idxs);
+  expectNdim('batchedNms', 'idxs', idxs, [1]);
+  expectDType('batchedNms', 'idxs', idxs, ['int32']);
+  if (idxs.shape[0] !== plan.numBoxes) {
+    throw new ShapeError(`batchedNms(): 'idxs' must have one category per box (${plan.numBoxes}), got ${idxs.shape[0]}`);
+  }
+  return { ...plan, idxs: idxs.contiguous(), coordinateTrick: plan.numBoxes * 4 <= 4000 };
+}
+
+/**
+ * Per-category NMS, `torchvision.ops.batched_nms`, reproducing torchvision 0.14 on CPU:
+ * with at most 1000 boxes it shifts every box by `idx * (max coordinate + 1)` (in the
+ * boxes' precision) and runs one {@link nms}, so with negative coordinates boxes of
+ * different categories can overlap and suppress each other, as there; with more boxes it
+ * runs NMS per category and orders the kept indices by score with torch's unstable sort
+ * (libstdc++ introsort, reproduced so that tied scores come out in the same order).
+ * `idxs` is int32 `[N]`. Returns int32 indices by decreasing score.
+ */
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
+  const plan = resolveBatchedNms(boxes, scores, idxs, iouThreshold);
+  const n = plan.numBoxes;
+  if (n === 0) return int32Tensor(new Int32Array(0));
+  const b = plan.boxes.data;
+  const s = plan.scores.data as Float32Array | Float64Array;
+  const cls = plan.idxs.data as Int32Array;
+  const f32 = plan.float32;
+  const r = f32 ? Math.fround : (v: number) => v;
+  if (plan.coordinateTrick) {
+    let maxCoord = -Infinity;
+    for (let k = 0; k < b.length; k++) {
+      const v = b[k];
+      if (v !== v) {
+        maxCoord = NaN;
+        break;
+      }
+      if (v > maxCoord) maxCoord = v;
+    }
+    const scale = r(maxCoord + 1);
+    const x = new Float64Array(4 * n);
+    for (let i = 0; i < n; i++) {
+      const off = r(r(cls[i]) * scale);
+      for (let c = 0; c < 4; c++) x[4 * i + c] = r(b[4 * i + c] + off);
+    }
+    return int32Tensor(nmsCore(x, s, plan.iouThreshold, f32));
+  }
+  const members = groupByCategory(cls);
+  const keepMask = new Uint8Array(n);
+  for (const m of members) {
+    const x = new Float64Array(4 * m.length);
+    const sc = f32 ? new Float32Array(m.length) : new Float64Array(m.length);
+    for (let t = 0; t < m.length; t++) {
+      const i = m[t];
+      for (let c = 0; c < 4; c++) x[4 * t + c] = b[4 * i + c];
+      sc[t] = s[i];
+    }
+    for (const t of nmsCore(x, sc, plan.iouThreshold, f32)) keepMask[m[t]] = 1;
+  }
+  let kept = 0;
+  for (let i = 0; i < n; i++) kept += keepMask[i];
+  const idx = new Int32Array(kept);
+  const val = new Float64Array(kept);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (keepMask[i]) {
+      idx[k] = i;
+      val[k++] = s[i];
+    }
+  }
+  torchUnstableSortDesc(val, idx);
+  return int32Tensor(idx);
+}
+
+/** Member indices (ascending) of each category, categories in first-seen order. */
+function groupByCategory(cls: Int32Array): Int32Array[] {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < cls.length; i++) counts.set(cls[i], (counts.get(cls[i]) ?? 0) + 1);
+  const groups = new Map<number, { idx: Int32Array; fill: number }>();
+  for (const [c, k] of counts) groups.set(c, { idx: new Int32Array(k), fill: 0 });
+  for (let i = 0; i < cls.length; i++) {
+    const g = groups.get(cls[i])!;
+    g.idx[g.fill++] = i;
+  }
+  return [...groups.values()].map((g) => g.idx);
+}
+
+// ---------------------------------------------------------------------------
+// torch.sort(descending=True) on CPU (torch 1.13): std::sort of (value, index) pairs with
+// comp(a, b) = (isnan(a) && !isnan(b)) || a > b, libstdc++'s introsort. Ties come out in
+// an order fixed by the algorithm, which batched_nms exposes; reproduced step by step.
+
+function before(v: Float64Array, a: number, b: number): boolean {
+  const x = v[a];
+  const y = v[b];
+  return (x !== x && y === y) || x > y;
+}
+
+function beforeValue(x: number, v: Float64Array, b: number): boolean {
+  const y = v[b];
+  return (x !== x && y === y) || x > y;
+}
+
+function valueBefore(v: Float64Array, a: number, y: number): boolean {
+  const x = v[a];
+  return (x !== x && y === y) || x > y;
+}
+
+function swapPair(v: Float64Array, idx: Int32Array, a: number, b: number): void {
+  const tv = v[a];
+  v[a] = v[b];
+  v[b] = tv;
+  const ti = idx[a];
+  idx[a] = idx[b];
+  idx[b] = ti;
+}
+
+function torchUnstableSortDesc(v: Float64Array, idx: Int32Array): void {
+  const n = v.length;
+  if (n < 2) return;
+  introsortLoop(v, idx, 0, n, 2 * (31 - Math.clz32(n)));
+  if (n > 16) {
+    insertionSort(v, idx, 0, 16);
+    for (let i = 16; i < n; i++) unguardedLinearInsert(v, idx, i);
+  } else insertionSort(v, idx, 0, n);
+}
+
+function introsortLoop(v: Float64Array, idx: Int32Array, first: number, last: number, depth: number): void {
+  while (last - first > 16) {
+    if (depth === 0) {
+      heapSort(v, idx, first, last);
+      return;
+    }
+    depth--;
+    const mid = first + ((last - first) >> 1);
+    moveMedianToFirst(v, idx, first, first + 1, mid, last - 1);
+    const cut = unguardedPartition(v, idx, first + 1, last, first);
+    introsortLoop(v, idx, cut, last, depth);
+    last = cut;
+  }
+}
+
+function moveMedianToFirst(v: Float64Array, idx: Int32Array, result: number, a: number, b: number, c: number): void {
+  if (before(v, a, b)) {
+    if (before(v, b, c)) swapPair(v, idx, result, b);
+    else if (before(v, a, c)) swapPair(v, idx, result, c);
+    else swapPair(v, idx, result, a);
+  } else if (before(v, a, c)) swapPair(v, idx, result, a);
+  else if (before(v, b, c)) swapPair(v, idx, result, c);
+  else swapPair(v, idx, result, b);
+}
+
+function unguardedPartition(v: Float64Array, idx: Int32Array, first: number, last: number, pivot: number): number {
+  for (;;) {
+    while (before(v, first, pivot)) first++;
+    last--;
+    while (before(v, pivot, last)) last--;
+    if (!(first < last)) return first;
+    swapPair(v, idx, first, last);
+    first++;
+  }
+}
+
+function insertionSort(v: Float64Array, idx: Int32Array, first: number, last: number): void {
+  for (let i = first + 1; i < last; i++) {
+    if (before(v, i, first)) {
+      const tv = v[i];
+      const ti = idx[i];
+      for (let k = i; k > first; k--) {
+        v[k] = v[k - 1];
+        idx[k] = idx[k - 1];
+      }
+      v[first] = tv;
+      idx[first] = ti;
+    } else unguardedLinearInsert(v, idx, i);
+  }
+}
+
+function unguardedLinearInsert(v: Float64Array, idx: Int32Array, last: number): void {
+  const tv = v[last];
+  const ti = idx[last];
+  let next = last - 1;
+  while (beforeValue(tv, v, next)) {
+    v[last] = v[next];
+    idx[last] = idx[next];
+    last = next--;
+  }
+  v[last] = tv;
+  idx[last] = ti;
+}
+
+/** std::__partial_sort(first, last, last): make_heap then sort_heap. */
+function heapSort(v: Float64Array, idx: Int32Array, first: number, last: number): void {
+  const len = last - first;
+  if (len < 2) return;
+  for (let parent = (len - 2) >> 1; ; parent--) {
+    adjustHeap(v, idx, first, parent, len, v[first + parent], idx[first + parent]);
+    if (parent === 0) break;
+  }
+  for (let end = last - 1; end - first > 0; end--) {
+    const tv = v[end];
+    const ti = idx[end];
+    v[end] = v[first];
+    idx[end] = idx[first];
+    adjustHeap(v, idx, first, 0, end - first, tv, ti);
+  }
+}
+
+function adjustHeap(v: Float64Array, idx: Int32Array, first: number, hole: number, len: number, value: number, index: number): void {
+  const top = hole;
+  let child = hole;
+  while (child < (len - 1) >> 1) {
+    child = 2 * (child + 1);
+    if (before(v, first + child, first + child - 1)) child--;
+    v[first + hole] = v[first + child];
+    idx[first + hole] = idx[first + child];
+    hole = child;
+  }
+  if ((len & 1) === 0 && child === (len - 2) >> 1) {
+    child = 2 * (child + 1);
+    v[first + hole] = v[first + child - 1];
+    idx[first + hole] = idx[first + child - 1];
+    hole = child - 1;
+  }
+  let parent = (hole - 1) >> 1;
+  while (hole > top && valueBefore(v, first + parent, value)) {
+    v[first + hole] = v[first + parent];
+    idx[first + hole] = idx[first + parent];
+    hole = parent;
+    parent = (hole - 1) >> 1;
+  }
+  v[first + hole] = value;
+  idx[first + hole] = index;
+}
