@@ -5,7 +5,12 @@
  */
 export * from './tensor';
 export * from './ops/roi';
+export * from './ops/losses';
+export * from './ops/pool';
+export * from './ops/interpolate';
 export * as mask from './coco/mask';
 export type { Rle, RLE, UncompressedRLE, ColumnMajorMask } from './coco/mask';
 export * from './ops/boxes';
 export * from './ops/nms';
+export * from './ops/conv';
+export * from './ops/paste-masks';

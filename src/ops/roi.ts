@@ -614,3 +614,219 @@ export function psRoiPool(x: Tensor, boxes: RoiBoxes, opts: PsRoiPoolOptions): T
   }
   return new Tensor(out, plan.outShape, plan.dtype);
 }
+
+// ---------------------------------------------------------------------------
+// MultiScaleRoIAlign (Feature Pyramid Networks, Lin et al. 2017)
+
+/** torch.round: half to even. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Per-roi sqrt(area) in the boxes' precision, as `torch.sqrt(box_area(boxes))`. */
+function roiScales(boxLists: readonly Tensor[], op: string): Float64Array {
+  let total = 0;
+  for (const b of boxLists) total += b.shape[0];
+  const s = new Float64Array(total);
+  let k = 0;
+  boxLists.forEach((b, i) => {
+    expectTensor(op, `boxes[${i}]`, b);
+    if (b.ndim !== 2 || b.shape[1] !== 4) throw new ShapeError(`${op}(): boxes[${i}] must have shape [K, 4], got ${fmtShape(b.shape)}`);
+    expectFloat(op, `boxes[${i}]`, b);
+    const q = rounder(b.dtype);
+    const d = b.contiguous().data;
+    for (let r = 0; r < b.shape[0]; r++) s[k++] = q(Math.sqrt(q(q(d[4 * r + 2] - d[4 * r]) * q(d[4 * r + 3] - d[4 * r + 1]))));
+  });
+  return s;
+}
+
+/**
+ * FPN's level assignment as torchvision's `LevelMapper` (poolers.py):
+ * `k = floor(canonicalLevel + log2(sqrt(area) / canonicalScale) + eps)` clamped to
+ * `[kMin, kMax]`, computed in the boxes' precision (float32 for float32 boxes).
+ */
+export class LevelMapper {
+  constructor(
+    readonly kMin: number,
+    readonly kMax: number,
+    readonly canonicalScale = 224,
+    readonly canonicalLevel = 4,
+    readonly eps = 1e-6,
+  ) {
+    expectInt('LevelMapper', 'k_min', kMin);
+    expectInt('LevelMapper', 'k_max', kMax, { min: kMin });
+    expectNumber('LevelMapper', 'canonical_scale', canonicalScale);
+    expectNumber('LevelMapper', 'canonical_level', canonicalLevel);
+  }
+
+  /**
+   * Level index `k - kMin` of every box (boxes of all images concatenated), as int32.
+   * A box with negative area has a NaN level, which torchvision casts to an
+   * undefined int64 that matches no level: it is -1 here.
+   */
+  map(boxLists: readonly Tensor[]): Tensor {
+    const f32 = boxLists.every((b) => b instanceof Tensor && b.dtype === 'float32');
+    const q = f32 ? Math.fround : identity;
+    const s = roiScales(boxLists, 'LevelMapper');
+    const out = new Int32Array(s.length);
+    const eps = q(this.eps);
+    for (let k = 0; k < s.length; k++) {
+      const lvl = Math.floor(q(q(this.canonicalLevel + q(Math.log2(q(s[k] / this.canonicalScale)))) + eps));
+      out[k] = Number.isNaN(lvl) ? -1 : Math.min(Math.max(lvl, this.kMin), this.kMax) - this.kMin;
+    }
+    return new Tensor(out, [s.length], 'int32');
+  }
+}
+
+export interface MultiScaleRoiAlignOptions {
+  /** Feature maps to pool from (required when `features` is a record). They are used in the record's order, not this list's. */
+  featmapNames?: readonly string[];
+  outputSize: OutputSize;
+  samplingRatio: number;
+  canonicalScale?: number;
+  canonicalLevel?: number;
+}
+
+export interface MultiScaleRoiAlignPlan {
+  /** Indices (into the given features) of the maps used, in order. */
+  featureIndex: number[];
+  /** Spatial scale of each used map: `2 ** round(log2(H_feat / max image height))`. */
+  scales: number[];
+  kMin: number;
+  kMax: number;
+  /** Level (index into `featureIndex`) of each roi; -1 pools nothing (output zeros). */
+  levels: Int32Array;
+  /** All rois `[K * 5]` (image index, x1, y1, x2, y2) in the boxes' precision. */
+  rois: Float32Array | Float64Array;
+  numRois: number;
+  pooledHeight: number;
+  pooledWidth: number;
+  samplingRatio: number;
+  outShape: [number, number, number, number];
+}
+
+/**
+ * Which feature maps `MultiScaleRoIAlign` uses: all of an array, or the record's
+ * entries whose key is in `featmapNames`, in the record's key order (like
+ * torchvision's `_filter_input`). Generic so the WebGPU backend can use it.
+ */
+export function selectFeatures<T>(features: Record<string, T> | readonly T[], featmapNames?: readonly string[]): { names: string[]; maps: T[] } {
+  if (Array.isArray(features)) {
+    const names = features.map((_, i) => String(i));
+    const keep = featmapNames ? names.filter((n) => featmapNames.includes(n)) : names;
+    return { names: keep, maps: keep.map((n) => features[Number(n)]) };
+  }
+  if (!featmapNames) throw new ValueError(`multi_scale_roi_align(): featmapNames is required when features is a record`);
+  const entries = Object.entries(features as Record<string, T>).filter(([n]) => featmapNames.includes(n));
+  return { names: entries.map(([n]) => n), maps: entries.map(([, t]) => t) };
+}
+
+/** `_infer_scale`: the power of two nearest (in float32 log2) to feature height / image height. */
+function inferScale(featHeight: number, imageHeight: number): number {
+  const q = Math.fround;
+  return 2 ** roundHalfEven(q(Math.log2(q(featHeight / imageHeight))));
+}
+
+/**
+ * Checks and plans `multiScaleRoiAlign` from the shapes of the selected maps
+ * (see {@link selectFeatures}); shared with the WebGPU backend.
+ */
+export function resolveMultiScaleRoiAlign(
+  featureShapes: readonly (readonly number[])[],
+  boxes: readonly Tensor[],
+  imageSizes: readonly (readonly [number, number])[],
+  opts: MultiScaleRoiAlignOptions,
+  dtype: DType = 'float32',
+): MultiScaleRoiAlignPlan {
+  const op = 'multi_scale_roi_align';
+  const { outputSize, samplingRatio, canonicalScale = 224, canonicalLevel = 4 } = opts ?? ({} as MultiScaleRoiAlignOptions);
+  if (outputSize === undefined) throw new ValueError(`${op}(): missing required argument 'output_size'`);
+  const sr = expectInt(op, 'sampling_ratio', samplingRatio);
+  const [pooledHeight, pooledWidth] = pair(op, 'output_size', outputSize, { min: 1 });
+  if (featureShapes.length === 0) throw new ValueError(`${op}(): no feature map selected (check featmapNames)`);
+  featureShapes.forEach((s, i) => {
+    if (s.length !== 4) throw new ShapeError(`${op}(): feature map ${i} must be 4-D [N, C, H, W], got ${fmtShape(s)}`);
+    if (s[1] !== featureShapes[0][1]) throw new ShapeError(`${op}(): feature maps must have the same number of channels, got ${fmtShape(featureShapes[0])} and ${fmtShape(s)}`);
+  });
+  if (!Array.isArray(boxes)) throw new ValueError(`${op}(): boxes must be a list of Tensor[K_i, 4], one per image, got ${describe(boxes)}`);
+  if (!Array.isArray(imageSizes) || imageSizes.length === 0) throw new ValueError(`${op}(): images list should not be empty`);
+  let maxH = 0;
+  for (const [i, hw] of imageSizes.entries()) {
+    const h = expectInt(op, `image_shapes[${i}][0]`, hw?.[0], { min: 1 });
+    expectInt(op, `image_shapes[${i}][1]`, hw?.[1], { min: 1 });
+    maxH = Math.max(maxH, h);
+  }
+  const scales = featureShapes.map((s) => inferScale(s[2], maxH));
+  const kMin = Math.trunc(-Math.log2(scales[0]));
+  const kMax = Math.trunc(-Math.log2(scales[scales.length - 1]));
+  const { rois } = resolveRois(op, boxes, Math.min(...featureShapes.map((s) => s[0])), boxes.every((b) => b?.dtype === 'float64') ? 'float64' : dtype);
+  const numRois = rois.length / 5;
+  // With one level torchvision never calls the mapper (every roi is pooled).
+  const levels = featureShapes.length === 1 ? new Int32Array(numRois) : (new LevelMapper(kMin, kMax, canonicalScale, canonicalLevel).map(boxes).data as Int32Array);
+  return {
+    featureIndex: featureShapes.map((_, i) => i),
+    scales,
+    kMin,
+    kMax,
+    levels,
+    rois,
+    numRois,
+    pooledHeight,
+    pooledWidth,
+    samplingRatio: sr,
+    outShape: [numRois, featureShapes[0][1], pooledHeight, pooledWidth],
+  };
+}
+
+/**
+ * `torchvision.ops.MultiScaleRoIAlign` 0.14 as a function: each roi is pooled
+ * (roi_align, aligned=false) from the FPN level its size maps to.
+ *
+ * @param features Feature maps `[N, C, H_l, W_l]`, a record (used in key order,
+ *   filtered by `featmapNames`) or an array.
+ * @param boxes One `[K_i, 4]` tensor of xyxy image-space boxes per image.
+ * @param imageSizes `[h, w]` of each image; scales are inferred from the largest height.
+ * @returns `[sum K_i, C, ph, pw]`; rois whose level is undefined (negative area) are zeros.
+ *   Tolerance as {@link roiAlign}. Unlike the torchvision module, scales are inferred on
+ *   every call rather than cached from the first one.
+ */
+export function multiScaleRoiAlign(
+  features: Record<string, Tensor> | readonly Tensor[],
+  boxes: readonly Tensor[],
+  imageSizes: readonly (readonly [number, number])[],
+  opts: MultiScaleRoiAlignOptions,
+): Tensor {
+  const op = 'multi_scale_roi_align';
+  const { maps } = selectFeatures(features, opts?.featmapNames);
+  maps.forEach((m, i) => {
+    expectTensor(op, `features[${i}]`, m);
+    expectFloat(op, `features[${i}]`, m);
+  });
+  const plan = resolveMultiScaleRoiAlign(
+    maps.map((m) => m.shape),
+    boxes,
+    imageSizes,
+    opts,
+    maps[0]?.dtype,
+  );
+  const [K, C, PH, PW] = plan.outShape;
+  const dtype = maps[0].dtype;
+  const out = allocate(dtype, K * C * PH * PW);
+  const per = C * PH * PW;
+  const RoiCtor = plan.rois instanceof Float64Array ? Float64Array : Float32Array;
+  maps.forEach((map, level) => {
+    const idx: number[] = [];
+    for (let k = 0; k < K; k++) if (plan.levels[k] === level) idx.push(k);
+    if (idx.length === 0) return;
+    const sub = new RoiCtor(idx.length * 5);
+    idx.forEach((k, j) => sub.set(plan.rois.subarray(k * 5, k * 5 + 5), j * 5));
+    const pooled = roiAlign(map, new Tensor(sub, [idx.length, 5], RoiCtor === Float64Array ? 'float64' : 'float32'), {
+      outputSize: [PH, PW],
+      spatialScale: plan.scales[level],
+      samplingRatio: plan.samplingRatio,
+    }).data;
+    idx.forEach((k, j) => out.set(pooled.subarray(j * per, (j + 1) * per), k * per));
+  });
+  return new Tensor(out, plan.outShape, dtype);
+}
