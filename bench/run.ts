@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { runCases, type BenchCase } from './harness';
 
 const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
+  losses: () => import('./losses.bench'),
 };
 
 const filters = process.argv.slice(2).map((f) => f.toLowerCase());
