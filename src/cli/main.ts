@@ -3,6 +3,7 @@ import { EXIT, UsageError, type Command } from './command';
 
 /** Subcommands, loaded on demand so `--help` never parses the embedded sample data. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  show: { summary: "render one image's annotations (masks, polygons, boxes, keypoints) to a PNG", load: () => import('./show').then((m) => m.show) },
 };
 
 function help(): string {
