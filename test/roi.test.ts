@@ -19,9 +19,9 @@ interface RoiCase {
  * so results differ by a few float32 ulps of the bin's sum of |terms| (inputs
  * here are unit-scale normals, sums of at most a few hundred samples).
  */
-export const ALIGN_TOL = { rtol: 1e-5, atol: 2e-6 };
+const ALIGN_TOL = { rtol: 1e-5, atol: 2e-6 };
 /** ps_roi_pool averages in float64 here, float32 in torchvision. */
-export const AVG_TOL = { rtol: 1e-6, atol: 1e-6 };
+const AVG_TOL = { rtol: 1e-6, atol: 1e-6 };
 
 const ops = {
   roi_align: (c: RoiCase) => roiAlign(c.x, c.boxes, c),
