@@ -72,7 +72,9 @@ export const show: Command = {
       if (!Number.isInteger(width) || !Number.isInteger(height) || width! < 1 || height! < 1) {
         throw new ValueError(`image ${imageId} has no valid width/height; pass --image`);
       }
-      target = { data: new Uint8Array(4 * width! * height!).fill(128), width: width!, height: height! };
+      const data = new Uint8Array(4 * width! * height!).fill(128);
+      for (let i = 3; i < data.length; i += 4) data[i] = 255;
+      target = { data, width: width!, height: height! };
       console.error('visionops show: no --image given, drawing on a grey background');
     }
     const anns = coco.loadAnns(coco.getAnnIds({ imgIds: [imageId] }));
