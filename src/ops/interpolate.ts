@@ -1,0 +1,313 @@
+/**
+ * `torch.nn.functional.interpolate` (PyTorch 1.13, `antialias=False`) for
+ * `N x C x H x W` inputs (`bilinear`, `bicubic`, `nearest`, `nearest-exact`,
+ * `area`) and `N x C x L` inputs (`linear`, `nearest`, `nearest-exact`, `area`).
+ * Every output position reads a fixed set of source taps per axis; the taps
+ * and weights are computed once per axis by {@link interpolationTaps}, which
+ * the WebGPU backend shares.
+ */
+import { allocate, type DType, type TypedArray } from '../tensor/dtype';
+import { fmtShape, ShapeError, ValueError } from '../tensor/errors';
+import { describe, expectFloat, expectTensor } from '../tensor/check';
+import { Tensor } from '../tensor/tensor';
+import { adaptiveAvgPool2d } from './pool';
+
+export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'area';
+
+const MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'area'];
+
+export interface InterpolateOptions {
+  /** Output spatial size: an integer for every axis or one per axis. Exactly one of `size` / `scaleFactor`. */
+  size?: number | readonly number[] | null;
+  /** Multiplier per axis (or one for all); output size `floor(in * scaleFactor)`. */
+  scaleFactor?: number | readonly number[] | null;
+  /** Default `'nearest'`. */
+  mode?: InterpolateMode;
+  /** Only for `linear`/`bilinear`/`bicubic` (default false); an error for the other modes. */
+  alignCorners?: boolean | null;
+  /**
+   * With `scaleFactor`: true makes the kernel use `in/out` as the step (as if
+   * `size` had been given); unset/false keeps `1/scaleFactor`.
+   */
+  recomputeScaleFactor?: boolean | null;
+}
+
+/** Normalised interpolation call over a 4-D view `[N, C, inH, inW]` (a 3-D input has `inH = outH = 1`). */
+export interface InterpolatePlan {
+  mode: InterpolateMode;
+  alignCorners: boolean;
+  /** 2 for `[N, C, H, W]` inputs, 1 for `[N, C, L]` (interpolated along L only). */
+  spatialDims: 1 | 2;
+  n: number;
+  c: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  /** The `scale_factor` torch hands its kernel per axis (null: it uses `in/out`). */
+  scaleH: number | null;
+  scaleW: number | null;
+  /** Output shape in the caller's rank. */
+  outShape: number[];
+}
+
+function perAxis(op: string, name: string, v: number | readonly number[], dims: number, spatial: readonly number[]): number[] {
+  if (typeof v === 'number') return Array<number>(dims).fill(v);
+  if (!Array.isArray(v) || v.length !== dims) {
+    throw new ValueError(`${op}(): Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of ${fmtShape(spatial)} and ${name} of ${describe(v)}`);
+  }
+  return [...v];
+}
+
+/**
+ * Checks and normalises an `interpolate` call for an input of shape `xShape`,
+ * following torch's Python front end: exactly one of `size`/`scaleFactor`;
+ * `alignCorners` only for the linear family; 3-D inputs are `[N, C, L]`
+ * (1-D interpolation, as in torch, not unbatched images); the output size
+ * from a scale factor is `trunc(in * scaleFactor)` and must be positive
+ * (`area` allows 0, like adaptive average pooling).
+ */
+export function resolveInterpolate(xShape: readonly number[], opts: InterpolateOptions): InterpolatePlan {
+  const op = 'interpolate';
+  if (opts === null || typeof opts !== 'object') throw new ValueError(`${op}(): options object expected, got ${describe(opts)}`);
+  const mode = opts.mode ?? 'nearest';
+  if (!MODES.includes(mode)) throw new ValueError(`${op}(): mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
+  const linearFamily = mode === 'linear' || mode === 'bilinear' || mode === 'bicubic';
+  if (!linearFamily && opts.alignCorners != null) {
+    throw new ValueError(`${op}(): align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic`);
+  }
+  const alignCorners = opts.alignCorners ?? false;
+  const nd = xShape.length;
+  if (nd !== 3 && nd !== 4) {
+    throw new ShapeError(`${op}(): Expected 3-D [N, C, L] or 4-D [N, C, H, W] input, but got ${nd}-D input of size ${fmtShape(xShape)}`);
+  }
+  const needs = mode === 'linear' ? 3 : mode === 'bilinear' || mode === 'bicubic' ? 4 : nd;
+  if (nd !== needs) throw new ShapeError(`${op}(): Got ${nd}D input, but ${mode} mode needs ${needs}D input (3-D is [N, C, L], 4-D is [N, C, H, W])`);
+  const dims = nd - 2;
+  const spatial = xShape.slice(2);
+  const [n, c] = xShape;
+  if (c === 0 || spatial.some((d) => d === 0)) throw new ShapeError(`${op}(): Non-empty input expected (only the batch may be 0), but got a tensor with sizes ${fmtShape(xShape)}`);
+
+  const hasSize = opts.size != null;
+  const hasScale = opts.scaleFactor != null;
+  if (hasSize && hasScale) throw new ValueError(`${op}(): only one of size or scale_factor should be defined`);
+  if (!hasSize && !hasScale) throw new ValueError(`${op}(): either size or scale_factor should be defined`);
+  if (hasSize && opts.recomputeScaleFactor) throw new ValueError(`${op}(): recompute_scale_factor is not meaningful with an explicit size.`);
+
+  let outSize: number[];
+  let scales: (number | null)[];
+  if (hasSize) {
+    outSize = perAxis(op, 'output size', opts.size!, dims, spatial);
+    for (const v of outSize) {
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValueError(`${op}(): argument 'size' must hold integers, got ${describe(opts.size)}`);
+    }
+    scales = outSize.map(() => null);
+  } else {
+    const sf = perAxis(op, 'scale_factor', opts.scaleFactor!, dims, spatial);
+    outSize = sf.map((s, i) => {
+      if (typeof s !== 'number' || !Number.isFinite(s)) throw new ValueError(`${op}(): argument 'scaleFactor' must hold finite numbers, got ${describe(opts.scaleFactor)}`);
+      return Math.trunc(spatial[i] * s);
+    });
+    // torch's 'area' mode always recomputes (it is adaptive average pooling of the output size).
+    scales = opts.recomputeScaleFactor || mode === 'area' ? sf.map(() => null) : sf;
+  }
+  // 'area' is adaptive average pooling, which accepts an empty output.
+  if (outSize.some((d) => d < 0 || (d === 0 && mode !== 'area'))) {
+    throw new ValueError(`${op}(): Input and output sizes should be greater than 0, but got input ${fmtShape(spatial)} output ${fmtShape(outSize)}`);
+  }
+  const two = dims === 2;
+  return {
+    mode,
+    alignCorners,
+    spatialDims: two ? 2 : 1,
+    n,
+    c,
+    inH: two ? spatial[0] : 1,
+    inW: spatial[dims - 1],
+    outH: two ? outSize[0] : 1,
+    outW: outSize[dims - 1],
+    scaleH: two ? scales[0] : null,
+    scaleW: scales[dims - 1],
+    outShape: [n, c, ...outSize],
+  };
+}
+
+/** Source taps of one axis: output `o` reads `index[t*out + o]` with weight `weight[t*out + o]`, t < taps. */
+export interface AxisTaps {
+  taps: 1 | 2 | 4;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+const identity = (v: number): number => v;
+
+/**
+ * Source indices and weights along one axis, reproducing torch 1.13's CPU
+ * `compute_indices_weights_*` and `nearest_idx`:
+ * - step: `alignCorners` → `(in-1)/(out-1)` (0 if out == 1); else
+ *   `1/scale` when a scale factor was given, else `in/out`.
+ * - nearest: `in == out` copies, `out == 2*in` halves, else
+ *   `min(floor(f32(dst * f32 step)), in-1)` in float32 even for float64
+ *   inputs (so 6 → 74 maps dst 37 to 2); nearest-exact uses `dst + 0.5`.
+ * - linear: `in == out` copies; `src = step*(dst+0.5) - 0.5` clamped at 0
+ *   (or `step*dst`), two taps with weights `1-λ, λ`.
+ * - cubic: `src` unclamped, four taps `floor(src)-1 .. +2` clamped to
+ *   `[0, in-1]`, Keys' kernel with A = -0.75.
+ * Linear/cubic arithmetic rounds to float32 at the same steps as torch when
+ * `dtype` is float32 (torch's opmath type is float there), else float64.
+ */
+export function interpolationTaps(mode: InterpolateMode, inSize: number, outSize: number, scale: number | null, alignCorners: boolean, dtype: DType): AxisTaps {
+  const r = dtype === 'float32' ? Math.fround : identity;
+  if (mode === 'nearest' || mode === 'nearest-exact') {
+    const index = new Int32Array(outSize);
+    const step = Math.fround(scale !== null && scale > 0 ? 1 / scale : inSize / outSize);
+    const half = mode === 'nearest-exact' ? 0.5 : 0;
+    for (let o = 0; o < outSize; o++) {
+      if (mode === 'nearest' && outSize === inSize) index[o] = o;
+      else if (mode === 'nearest' && outSize === 2 * inSize) index[o] = o >> 1;
+      else index[o] = Math.min(Math.floor(Math.fround((o + half) * step)), inSize - 1);
+    }
+    return { taps: 1, index, weight: new Float64Array(outSize).fill(1) };
+  }
+  const step = alignCorners
+    ? outSize > 1
+      ? r((inSize - 1) / (outSize - 1))
+      : 0
+    : r(scale !== null && scale > 0 ? 1 / scale : inSize / outSize);
+  // torch rounds the step to the opmath type but not the source coordinate (checked bit for bit on 1.13).
+  const source = (o: number): number => (alignCorners ? step * o : step * (o + 0.5) - 0.5);
+  if (mode === 'linear' || mode === 'bilinear') {
+    const index = new Int32Array(2 * outSize);
+    const weight = new Float64Array(2 * outSize);
+    for (let o = 0; o < outSize; o++) {
+      let i0 = o;
+      let lambda = 0;
+      if (outSize !== inSize) {
+        const src = Math.max(source(o), 0);
+        i0 = Math.min(Math.floor(src), inSize - 1);
+        lambda = Math.min(Math.max(r(src - i0), 0), 1);
+      }
+      index[o] = i0;
+      index[outSize + o] = outSize === inSize ? o : i0 + (i0 < inSize - 1 ? 1 : 0);
+      weight[o] = r(1 - lambda);
+      weight[outSize + o] = lambda;
+    }
+    return { taps: 2, index, weight };
+  }
+  if (mode !== 'bicubic') throw new ValueError(`interpolationTaps(): mode '${mode}' has no per-axis taps`);
+  const index = new Int32Array(4 * outSize);
+  const weight = new Float64Array(4 * outSize);
+  const A = -0.75;
+  // Keys' cubic convolution, |x| <= 1 and 1 < |x| < 2, evaluated step by step in the opmath type.
+  const near = (x: number) => r(r(r(r(r(r(A + 2) * x) - r(A + 3)) * x) * x) + 1);
+  const far = (x: number) => r(r(r(r(r(r(A * x) - r(5 * A)) * x) + r(8 * A)) * x) - r(4 * A));
+  for (let o = 0; o < outSize; o++) {
+    const src = source(o);
+    const i = Math.floor(src);
+    const t = r(src - i);
+    const w = [far(r(t + 1)), near(t), near(r(1 - t)), far(r(r(1 - t) + 1))];
+    for (let k = 0; k < 4; k++) {
+      index[k * outSize + o] = Math.min(Math.max(i - 1 + k, 0), inSize - 1);
+      weight[k * outSize + o] = w[k];
+    }
+  }
+  return { taps: 4, index, weight };
+}
+
+/** Output rows that use only one tap (nearest): copy a source row per output row. */
+function nearestKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th: AxisTaps, tw: AxisTaps): void {
+  const { n, c, inH, inW, outH, outW } = plan;
+  const cols = tw.index;
+  let o = 0;
+  for (let pl = 0; pl < n * c; pl++) {
+    const base = pl * inH * inW;
+    for (let oh = 0; oh < outH; oh++, o += outW) {
+      if (oh > 0 && th.index[oh] === th.index[oh - 1]) {
+        out.copyWithin(o, o - outW, o);
+        continue;
+      }
+      const row = base + th.index[oh] * inW;
+      for (let ow = 0; ow < outW; ow++) out[o + ow] = x[row + cols[ow]];
+    }
+  }
+}
+
+/**
+ * Separable weighted sum in torch's order: for each needed input row, the
+ * horizontal taps into a row buffer of the input dtype (so each row sum is
+ * rounded like torch's per-row partial), then each output row as the
+ * weighted sum of its vertical taps' buffer rows.
+ */
+function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th: AxisTaps, tw: AxisTaps, dtype: DType): void {
+  const { n, c, inH, inW, outH, outW } = plan;
+  const needed = new Uint8Array(inH);
+  for (let k = 0; k < th.index.length; k++) needed[th.index[k]] = 1;
+  const buf = allocate(dtype, inH * outW);
+  const T = tw.taps;
+  const ix = tw.index;
+  const wx = tw.weight;
+  for (let pl = 0; pl < n * c; pl++) {
+    const base = pl * inH * inW;
+    for (let ih = 0; ih < inH; ih++) {
+      if (!needed[ih]) continue;
+      const src = base + ih * inW;
+      const dst = ih * outW;
+      if (T === 2) {
+        for (let ow = 0; ow < outW; ow++) {
+          buf[dst + ow] = x[src + ix[ow]] * wx[ow] + x[src + ix[outW + ow]] * wx[outW + ow];
+        }
+      } else {
+        for (let ow = 0, o1 = outW, o2 = 2 * outW, o3 = 3 * outW; ow < outW; ow++, o1++, o2++, o3++) {
+          buf[dst + ow] = x[src + ix[ow]] * wx[ow] + x[src + ix[o1]] * wx[o1] + x[src + ix[o2]] * wx[o2] + x[src + ix[o3]] * wx[o3];
+        }
+      }
+    }
+    let o = pl * outH * outW;
+    for (let oh = 0; oh < outH; oh++, o += outW) {
+      if (th.taps === 2) {
+        const r0 = th.index[oh] * outW;
+        const r1 = th.index[outH + oh] * outW;
+        const a = th.weight[oh];
+        const b = th.weight[outH + oh];
+        for (let ow = 0; ow < outW; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b;
+      } else {
+        const r0 = th.index[oh] * outW;
+        const r1 = th.index[outH + oh] * outW;
+        const r2 = th.index[2 * outH + oh] * outW;
+        const r3 = th.index[3 * outH + oh] * outW;
+        const a = th.weight[oh];
+        const b = th.weight[outH + oh];
+        const cc = th.weight[2 * outH + oh];
+        const d = th.weight[3 * outH + oh];
+        for (let ow = 0; ow < outW; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b + buf[r2 + ow] * cc + buf[r3 + ow] * d;
+      }
+    }
+  }
+}
+
+/**
+ * `torch.nn.functional.interpolate(input, size, scale_factor, mode,
+ * align_corners, recompute_scale_factor)` with torch 1.13's CPU semantics.
+ * Input `[N, C, H, W]` (or `[N, C, L]` for 1-D modes), float32/float64;
+ * output `[N, C, outH, outW]` of the same dtype. See {@link interpolationTaps}
+ * for the coordinate mapping. nearest/nearest-exact/area are exact; linear,
+ * bilinear and bicubic use torch's float32 weights and differ from torch only
+ * in the rounding of the final sums (a few float32 ulps of the largest
+ * input magnitude).
+ */
+export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
+  expectTensor('interpolate', 'input', x);
+  expectFloat('interpolate', 'input', x);
+  const plan = resolveInterpolate(x.shape, opts);
+  if (plan.mode === 'area') {
+    const x4 = plan.spatialDims === 2 ? x : x.unsqueeze(2);
+    return adaptiveAvgPool2d(x4, [plan.outH, plan.outW]).reshape(plan.outShape);
+  }
+  const data = x.contiguous().data;
+  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, x.dtype);
+  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype);
+  const out = allocate(x.dtype, plan.n * plan.c * plan.outH * plan.outW);
+  if (th.taps === 1) nearestKernel(data, out, plan, th, tw);
+  else separableKernel(data, out, plan, th, tw, x.dtype);
+  return new Tensor(out, plan.outShape, x.dtype);
+}
