@@ -12,7 +12,7 @@
  * threshold, which therefore takes the plain quadratic path.
  */
 import { expectDType, expectNdim, expectNumber, expectTensor, describe } from '../tensor/check';
-import { allocate, type DType, type TypedArray } from '../tensor/dtype';
+import { allocate, type DType } from '../tensor/dtype';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 
@@ -617,4 +617,341 @@ function adjustHeap(v: Float64Array, idx: Int32Array, first: number, hole: numbe
   }
   v[first + hole] = value;
   idx[first + hole] = index;
+}
+
+// ---------------------------------------------------------------------------
+// Soft-NMS
+
+/** How Soft-NMS rescores a box that overlaps a selected one. */
+export type SoftNmsMethod = 'linear' | 'gaussian' | 'hard';
+
+export interface SoftNmsOptions {
+  /** `'linear'` (default): `s *= 1 - iou` when `iou > iouThreshold`; `'gaussian'`: `s *= exp(-iou² / sigma)`; `'hard'`: drop when `iou > iouThreshold`. */
+  method?: SoftNmsMethod;
+  /** Default 0.3 (the authors' `Nt`); unused by `'gaussian'`. */
+  iouThreshold?: number;
+  /** Gaussian width, > 0; default 0.5. */
+  sigma?: number;
+  /** A rescored box whose score falls below this is removed; default 0.001. */
+  scoreThreshold?: number;
+  /** `'continuous'` (default): widths `x2 - x1`, like torchvision; `'pixel_plus1'`: `x2 - x1 + 1`, like the authors' code. */
+  boxConvention?: 'continuous' | 'pixel_plus1';
+}
+
+export interface SoftNmsResult {
+  /** int32 indices of the surviving boxes in selection order (decreasing final score). */
+  keep: Tensor;
+  /** Their final scores, in the dtype of the input scores. */
+  scores: Tensor;
+}
+
+/** Normalised Soft-NMS arguments. */
+export interface SoftNmsPlan {
+  numBoxes: number;
+  method: SoftNmsMethod;
+  iouThreshold: number;
+  sigma: number;
+  scoreThreshold: number;
+  /** 1 under `'pixel_plus1'`, else 0. */
+  plus: number;
+  /** Coordinates and scores as float64. */
+  coords: Float64Array;
+  scores: Float64Array;
+  scoresDType: DType;
+}
+
+const SOFT_METHODS: readonly SoftNmsMethod[] = ['linear', 'gaussian', 'hard'];
+
+export function resolveSoftNms(boxes: unknown, scores: unknown, options: SoftNmsOptions = {}, op = 'softNms'): SoftNmsPlan {
+  expectTensor(op, 'boxes', boxes);
+  expectTensor(op, 'scores', scores);
+  if (boxes.ndim !== 2 || boxes.shape[1] !== 4) {
+    throw new ShapeError(`${op}(): argument 'boxes' must have shape [N, 4], got ${fmtShape(boxes.shape)}`);
+  }
+  expectDType(op, 'boxes', boxes, ['float32', 'float64', 'int32']);
+  expectNdim(op, 'scores', scores, [1]);
+  expectDType(op, 'scores', scores, ['float32', 'float64']);
+  if (boxes.shape[0] !== scores.shape[0]) {
+    throw new ShapeError(`${op}(): 'boxes' and 'scores' must have the same number of elements in dimension 0, got ${boxes.shape[0]} and ${scores.shape[0]}`);
+  }
+  const method = options.method ?? 'linear';
+  if (!SOFT_METHODS.includes(method)) throw new ValueError(`${op}(): argument 'method' must be one of ${SOFT_METHODS.join(', ')}, got ${describe(method)}`);
+  const convention = options.boxConvention ?? 'continuous';
+  if (convention !== 'continuous' && convention !== 'pixel_plus1') {
+    throw new ValueError(`${op}(): argument 'boxConvention' must be 'continuous' or 'pixel_plus1', got ${describe(convention)}`);
+  }
+  const iouThreshold = expectNumber(op, 'iouThreshold', options.iouThreshold ?? 0.3);
+  const sigma = expectNumber(op, 'sigma', options.sigma ?? 0.5);
+  if (!(sigma > 0)) throw new ValueError(`${op}(): argument 'sigma' must be > 0, got ${sigma}`);
+  const scoreThreshold = expectNumber(op, 'scoreThreshold', options.scoreThreshold ?? 0.001, { finite: false });
+  if (Number.isNaN(scoreThreshold)) throw new ValueError(`${op}(): argument 'scoreThreshold' must not be NaN`);
+  const coords = Float64Array.from(boxes.contiguous().data);
+  const s = Float64Array.from(scores.contiguous().data);
+  for (let k = 0; k < coords.length; k++) {
+    if (!Number.isFinite(coords[k])) throw new ValueError(`${op}(): 'boxes' must be finite, box ${k >> 2} has ${coords[k]}`);
+  }
+  for (let i = 0; i < s.length; i++) {
+    if (!Number.isFinite(s[i])) throw new ValueError(`${op}(): 'scores' must be finite, score ${i} is ${s[i]}`);
+  }
+  return {
+    numBoxes: s.length,
+    method,
+    iouThreshold,
+    sigma,
+    scoreThreshold,
+    plus: convention === 'pixel_plus1' ? 1 : 0,
+    coords,
+    scores: s,
+    scoresDType: scores.dtype,
+  };
+}
+
+/** A binary max-heap of (score, index, version), highest score first, ties to the lowest index. */
+class ScoreHeap {
+  score: Float64Array;
+  index: Int32Array;
+  version: Int32Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.score = new Float64Array(Math.max(16, capacity));
+    this.index = new Int32Array(this.score.length);
+    this.version = new Int32Array(this.score.length);
+  }
+
+  private above(a: number, b: number): boolean {
+    const sa = this.score[a];
+    const sb = this.score[b];
+    return sa > sb || (sa === sb && this.index[a] < this.index[b]);
+  }
+
+  private swap(a: number, b: number): void {
+    const s = this.score[a];
+    this.score[a] = this.score[b];
+    this.score[b] = s;
+    const i = this.index[a];
+    this.index[a] = this.index[b];
+    this.index[b] = i;
+    const v = this.version[a];
+    this.version[a] = this.version[b];
+    this.version[b] = v;
+  }
+
+  private down(k: number): void {
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= this.size) return;
+      const c = l + 1 < this.size && this.above(l + 1, l) ? l + 1 : l;
+      if (!this.above(c, k)) return;
+      this.swap(c, k);
+      k = c;
+    }
+  }
+
+  /** Fills with every (score[i], i, 0) and heapifies in O(n). */
+  init(scores: Float64Array): void {
+    const n = scores.length;
+    this.score.set(scores);
+    for (let i = 0; i < n; i++) this.index[i] = i;
+    this.size = n;
+    for (let k = (n >> 1) - 1; k >= 0; k--) this.down(k);
+  }
+
+  push(score: number, index: number, version: number): void {
+    if (this.size === this.score.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.score = grow(this.score);
+      this.index = grow(this.index);
+      this.version = grow(this.version);
+    }
+    let k = this.size++;
+    this.score[k] = score;
+    this.index[k] = index;
+    this.version[k] = version;
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (!this.above(k, p)) return;
+      this.swap(k, p);
+      k = p;
+    }
+  }
+
+  /** Removes the top entry (call only when size > 0). */
+  pop(): void {
+    this.size--;
+    if (this.size > 0) {
+      this.score[0] = this.score[this.size];
+      this.index[0] = this.index[this.size];
+      this.version[0] = this.version[this.size];
+      this.down(0);
+    }
+  }
+}
+
+const ALIVE = 0;
+const DEAD = 1;
+
+/**
+ * Soft-NMS over float64 coordinates `x` and scores `s` (rescored in place). Selection
+ * uses a lazy max-heap (a rescored box gets a new entry; stale ones are skipped), and
+ * the boxes a selected box can touch come from a static grid whose cell lists drop
+ * dead boxes as they are walked.
+ */
+function softNmsCore(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { keep: Int32Array; scores: Float64Array } {
+  const n = s.length;
+  const { method, iouThreshold: thr, sigma, scoreThreshold: sthr, plus } = plan;
+  const state = new Uint8Array(n);
+  const version = new Int32Array(n);
+  const areas = new Float64Array(n);
+  const usable = new Int32Array(n);
+  let usableCount = 0;
+  for (let i = 0, k = 0; i < n; i++, k += 4) {
+    areas[i] = (x[k + 2] - x[k] + plus) * (x[k + 3] - x[k + 1] + plus);
+    // A box with no positive extent overlaps nothing.
+    if (x[k + 2] + plus > x[k] && x[k + 3] + plus > x[k + 1]) usable[usableCount++] = i;
+  }
+  const grid = usableCount > 0 ? buildGrid(x, usable, usableCount, plus) : null;
+  const lists = new CellLists(grid ? grid.cols * grid.rows : 0, usableCount * 2);
+  const spanOf = new Int32Array(4 * n);
+  const big: number[] = [];
+  const isUsable = new Uint8Array(n);
+  if (grid) {
+    for (let t = 0; t < usableCount; t++) {
+      const i = usable[t];
+      const k = 4 * i;
+      isUsable[i] = 1;
+      const cx1 = cellOf(x[k], grid.x0, grid.invW, grid.cols);
+      const cx2 = cellOf(x[k + 2] + plus, grid.x0, grid.invW, grid.cols);
+      const cy1 = cellOf(x[k + 1], grid.y0, grid.invH, grid.rows);
+      const cy2 = cellOf(x[k + 3] + plus, grid.y0, grid.invH, grid.rows);
+      spanOf.set([cx1, cx2, cy1, cy2], k);
+      if ((cx2 - cx1 + 1) * (cy2 - cy1 + 1) > BIG_SPAN) big.push(i);
+      else for (let cy = cy1; cy <= cy2; cy++) for (let cx = cx1; cx <= cx2; cx++) lists.push(cy * grid.cols + cx, i);
+    }
+  }
+  const heap = new ScoreHeap(2 * n);
+  heap.init(s);
+  const seen = new Int32Array(n).fill(-1);
+  const keep = new Int32Array(n);
+  const kept = new Float64Array(n);
+  let count = 0;
+
+  const rescore = (t: number, j: number): void => {
+    if (state[j] !== ALIVE || seen[j] === t) return;
+    seen[j] = t;
+    const t4 = 4 * t;
+    const j4 = 4 * j;
+    const iw = Math.min(x[t4 + 2], x[j4 + 2]) - Math.max(x[t4], x[j4]) + plus;
+    if (!(iw > 0)) return;
+    const ih = Math.min(x[t4 + 3], x[j4 + 3]) - Math.max(x[t4 + 1], x[j4 + 1]) + plus;
+    if (!(ih > 0)) return;
+    const inter = iw * ih;
+    const ov = inter / (areas[t] + areas[j] - inter);
+    let weight = 1;
+    if (method === 'linear') {
+      if (ov > thr) weight = 1 - ov;
+    } else if (method === 'gaussian') weight = Math.exp(-(ov * ov) / sigma);
+    else if (ov > thr) {
+      state[j] = DEAD;
+      return;
+    }
+    const next = weight * s[j];
+    s[j] = next;
+    if (next < sthr) state[j] = DEAD;
+    else if (weight !== 1) heap.push(next, j, ++version[j]);
+  };
+
+  while (heap.size > 0) {
+    const t = heap.index[0];
+    const stale = state[t] !== ALIVE || heap.version[0] !== version[t];
+    heap.pop();
+    if (stale) continue;
+    state[t] = DEAD;
+    keep[count] = t;
+    kept[count++] = s[t];
+    if (!grid || !isUsable[t]) continue;
+    for (const j of big) rescore(t, j);
+    const k = 4 * t;
+    const [cx1, cx2, cy1, cy2] = spanOf.subarray(k, k + 4);
+    if ((cx2 - cx1 + 1) * (cy2 - cy1 + 1) > BIG_SPAN) {
+      for (let u = 0; u < usableCount; u++) rescore(t, usable[u]);
+      continue;
+    }
+    for (let cy = cy1; cy <= cy2; cy++) {
+      for (let cx = cx1; cx <= cx2; cx++) {
+        const cell = cy * grid.cols + cx;
+        let prev = -1;
+        for (let node = lists.head[cell]; node >= 0; node = lists.next[node]) {
+          const j = lists.box[node];
+          if (state[j] !== ALIVE) {
+            // Unlink: a dead box is never visited again.
+            if (prev < 0) lists.head[cell] = lists.next[node];
+            else lists.next[prev] = lists.next[node];
+            continue;
+          }
+          prev = node;
+          rescore(t, j);
+        }
+      }
+    }
+  }
+  return { keep: keep.slice(0, count), scores: kept.slice(0, count) };
+}
+
+function softResult(keep: Int32Array, scores: Float64Array, dtype: DType): SoftNmsResult {
+  const out = allocate(dtype, scores.length);
+  out.set(scores);
+  return { keep: int32Tensor(keep), scores: new Tensor(out, [scores.length], dtype) };
+}
+
+/**
+ * Soft-NMS (Bodla et al. 2017, arXiv 1704.04503, Algorithm 1, with the semantics of the
+ * authors' `cpu_soft_nms`): repeatedly select the box with the highest current score (ties
+ * to the lowest index); every remaining box that overlaps it (positive intersection) is
+ * rescored (`'linear'`: times `1 - iou` when `iou > iouThreshold`; `'gaussian'`: times
+ * `exp(-iou² / sigma)` whatever the threshold; `'hard'`: dropped when `iou > iouThreshold`)
+ * and removed if its score is now below `scoreThreshold`. Boxes that never overlap a
+ * selected box keep their score, even below the threshold, as in the authors' code.
+ * Computed in float64 for any input dtype. `boxes [N, 4]` float32/float64/int32 and
+ * `scores [N]` float32/float64, all finite.
+ */
+export function softNms(boxes: Tensor, scores: Tensor, options: SoftNmsOptions = {}): SoftNmsResult {
+  const plan = resolveSoftNms(boxes, scores, options);
+  const { keep, scores: out } = softNmsCore(plan.coords, plan.scores, plan);
+  return softResult(keep, out, plan.scoresDType);
+}
+
+/**
+ * {@link softNms} applied to each category of `idxs` (int32 `[N]`) independently; the
+ * survivors of all categories are returned by decreasing final score, ties by index.
+ */
+export function batchedSoftNms(boxes: Tensor, scores: Tensor, idxs: Tensor, options: SoftNmsOptions = {}): SoftNmsResult {
+  const plan = resolveSoftNms(boxes, scores, options, 'batchedSoftNms');
+  expectTensor('batchedSoftNms', 'idxs', idxs);
+  expectNdim('batchedSoftNms', 'idxs', idxs, [1]);
+  expectDType('batchedSoftNms', 'idxs', idxs, ['int32']);
+  if (idxs.shape[0] !== plan.numBoxes) {
+    throw new ShapeError(`batchedSoftNms(): 'idxs' must have one category per box (${plan.numBoxes}), got ${idxs.shape[0]}`);
+  }
+  const allKeep: number[] = [];
+  const allScores: number[] = [];
+  for (const m of groupByCategory(idxs.contiguous().data as Int32Array)) {
+    const x = new Float64Array(4 * m.length);
+    const s = new Float64Array(m.length);
+    for (let t = 0; t < m.length; t++) {
+      x.set(plan.coords.subarray(4 * m[t], 4 * m[t] + 4), 4 * t);
+      s[t] = plan.scores[m[t]];
+    }
+    const r = softNmsCore(x, s, plan);
+    for (let t = 0; t < r.keep.length; t++) {
+      allKeep.push(m[r.keep[t]]);
+      allScores.push(r.scores[t]);
+    }
+  }
+  const order = allKeep.map((_, k) => k).sort((a, b) => allScores[b] - allScores[a] || allKeep[a] - allKeep[b]);
+  return softResult(Int32Array.from(order, (k) => allKeep[k]), Float64Array.from(order, (k) => allScores[k]), plan.scoresDType);
 }
