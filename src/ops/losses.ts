@@ -131,11 +131,6 @@ function sigmoid64(x: number): number {
   return e / (1 + e);
 }
 
-/** log(1 + exp(-x)) without overflow or cancellation. */
-function softplusNeg(x: number): number {
-  return Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
 // ---------------------------------------------------------------------------
 // binary_cross_entropy
 
@@ -271,10 +266,12 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
     const pwi = pw ? pw[i] : 1;
     const lw = 1 + (pwi - 1) * ti;
     const wi = w ? w[i] : 1;
-    const v = wi * ((1 - ti) * xi + lw * softplusNeg(xi));
+    const e = Math.exp(-Math.abs(xi));
+    // (1 - t) x + lw log(1 + exp(-x)), with log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)).
+    const v = wi * ((1 - ti) * xi + lw * (Math.max(-xi, 0) + Math.log1p(e)));
     if (out) out[i] = v;
     else acc += v;
-    if (g) g[i] = wi * (lw * sigmoid64(xi) - pwi * ti) * scale;
+    if (g) g[i] = wi * (lw * (xi >= 0 ? 1 / (1 + e) : e / (1 + e)) - pwi * ti) * scale;
   }
   const loss = out ? new Tensor(out, plan.outShape, plan.dtype) : finishReduced(plan, acc, n);
   return result(loss, g && new Tensor(g, input.shape, input.dtype));
@@ -348,9 +345,12 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, options: Sigmo
   for (let i = 0; i < n; i++) {
     const xi = x[i];
     const ti = t[i];
-    const p = sigmoid64(xi);
-    const q = sigmoid64(-xi);
-    const ce = Math.max(xi, 0) - xi * ti + Math.log1p(Math.exp(-Math.abs(xi)));
+    // One exp gives sigmoid(x), sigmoid(-x) and log(1 + exp(-|x|)).
+    const e = Math.exp(-Math.abs(xi));
+    const r = 1 / (1 + e);
+    const p = xi >= 0 ? r : e * r;
+    const q = xi >= 0 ? e * r : r;
+    const ce = Math.max(xi, 0) - xi * ti + Math.log1p(e);
     const m = p * (1 - ti) + q * ti;
     const mod = square ? m * m : Math.pow(m, gamma);
     const at = useAlpha ? alpha * ti + (1 - alpha) * (1 - ti) : 1;
@@ -498,6 +498,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const outer = s === 1 ? 1 : n;
   const perOuter = s === 1 ? positions : s;
   const lse = new Float64Array(CE_TILE);
+  const invSum = new Float64Array(CE_TILE);
   const tmp = new Float64Array(CE_TILE);
   const loss = new Float64Array(CE_TILE);
   const pCoef = new Float64Array(CE_TILE);
@@ -519,12 +520,24 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
           if (v > lse[j]) lse[j] = v;
         }
       }
+      // With a gradient, exp(x - max) is kept in g and later scaled into the softmax.
       tmp.fill(0, 0, cnt);
       for (let k = 0; k < c; k++) {
         const b = base + k * cs;
-        for (let j = 0; j < cnt; j++) tmp[j] += Math.exp(x[b + j * ss] - lse[j]);
+        if (g) {
+          for (let j = 0; j < cnt; j++) {
+            const ev = Math.exp(x[b + j * ss] - lse[j]);
+            g[b + j * ss] = ev;
+            tmp[j] += ev;
+          }
+        } else {
+          for (let j = 0; j < cnt; j++) tmp[j] += Math.exp(x[b + j * ss] - lse[j]);
+        }
       }
-      for (let j = 0; j < cnt; j++) lse[j] += Math.log(tmp[j]);
+      for (let j = 0; j < cnt; j++) {
+        lse[j] += Math.log(tmp[j]);
+        invSum[j] = 1 / tmp[j];
+      }
 
       if (plan.probTarget) {
         // loss_j = sum_k w_k t'_k (lse_j - x_kj); grad_kj = p_kj * sum_k w_k t'_k - w_k t'_kj
@@ -545,7 +558,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
             const wk = w[k];
             for (let j = 0; j < cnt; j++) {
               const e = b + j * ss;
-              g[e] = scale * (Math.exp(x[e] - lse[j]) * tmp[j] - wk * ((1 - eps) * t[e] + eps / c));
+              g[e] = scale * (g[e] * invSum[j] * tmp[j] - wk * ((1 - eps) * t[e] + eps / c));
             }
           }
         }
@@ -584,7 +597,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
             const wk = (eps / c) * w[k];
             for (let j = 0; j < cnt; j++) {
               const e = b + j * ss;
-              const v = pCoef[j] * Math.exp(x[e] - lse[j]) - rowScale[j] * wk;
+              const v = pCoef[j] * invSum[j] * g[e] - rowScale[j] * wk;
               g[e] = ys[j] === k ? v - yCoef[j] : v;
             }
           }
