@@ -14,3 +14,8 @@ export * from './ops/boxes';
 export * from './ops/nms';
 export * from './ops/conv';
 export * from './ops/paste-masks';
+export * from './coco/render';
+export * from './coco/png';
+export * from './metrics/ap';
+export * from './metrics/cocoplots';
+export * from './metrics/analyze';
