@@ -81,35 +81,37 @@ export function resolveInterpolate(xShape: readonly number[], opts: InterpolateO
   if (nd !== 3 && nd !== 4) {
     throw new ShapeError(`${op}(): Expected 3-D [N, C, L] or 4-D [N, C, H, W] input, but got ${nd}-D input of size ${fmtShape(xShape)}`);
   }
-  const needs = mode === 'linear' ? 3 : mode === 'bilinear' || mode === 'bicubic' ? 4 : nd;
-  if (nd !== needs) throw new ShapeError(`${op}(): Got ${nd}D input, but ${mode} mode needs ${needs}D input (3-D is [N, C, L], 4-D is [N, C, H, W])`);
   const dims = nd - 2;
   const spatial = xShape.slice(2);
   const [n, c] = xShape;
-  if (c === 0 || spatial.some((d) => d === 0)) throw new ShapeError(`${op}(): Non-empty input expected (only the batch may be 0), but got a tensor with sizes ${fmtShape(xShape)}`);
 
+  // Argument errors first, in the order of torch's Python front end (all ValueError there).
   const hasSize = opts.size != null;
   const hasScale = opts.scaleFactor != null;
   if (hasSize && hasScale) throw new ValueError(`${op}(): only one of size or scale_factor should be defined`);
   if (!hasSize && !hasScale) throw new ValueError(`${op}(): either size or scale_factor should be defined`);
+  const requested = perAxis(op, hasSize ? 'output size' : 'scale_factor', hasSize ? opts.size! : opts.scaleFactor!, dims, spatial);
   if (hasSize && opts.recomputeScaleFactor) throw new ValueError(`${op}(): recompute_scale_factor is not meaningful with an explicit size.`);
+
+  const needs = mode === 'linear' ? 3 : mode === 'bilinear' || mode === 'bicubic' ? 4 : nd;
+  if (nd !== needs) throw new ShapeError(`${op}(): Got ${nd}D input, but ${mode} mode needs ${needs}D input (3-D is [N, C, L], 4-D is [N, C, H, W])`);
+  if (c === 0 || spatial.some((d) => d === 0)) throw new ShapeError(`${op}(): Non-empty input expected (only the batch may be 0), but got a tensor with sizes ${fmtShape(xShape)}`);
 
   let outSize: number[];
   let scales: (number | null)[];
   if (hasSize) {
-    outSize = perAxis(op, 'output size', opts.size!, dims, spatial);
+    outSize = requested;
     for (const v of outSize) {
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValueError(`${op}(): argument 'size' must hold integers, got ${describe(opts.size)}`);
     }
     scales = outSize.map(() => null);
   } else {
-    const sf = perAxis(op, 'scale_factor', opts.scaleFactor!, dims, spatial);
-    outSize = sf.map((s, i) => {
+    outSize = requested.map((s, i) => {
       if (typeof s !== 'number' || !Number.isFinite(s)) throw new ValueError(`${op}(): argument 'scaleFactor' must hold finite numbers, got ${describe(opts.scaleFactor)}`);
       return Math.trunc(spatial[i] * s);
     });
     // torch's 'area' mode always recomputes (it is adaptive average pooling of the output size).
-    scales = opts.recomputeScaleFactor || mode === 'area' ? sf.map(() => null) : sf;
+    scales = opts.recomputeScaleFactor || mode === 'area' ? requested.map(() => null) : requested;
   }
   // 'area' is adaptive average pooling, which accepts an empty output.
   if (outSize.some((d) => d < 0 || (d === 0 && mode !== 'area'))) {
