@@ -267,7 +267,7 @@ interface Evaluated {
   dt: Packed;
   /** Detections kept per unit (`min(count, maxDets[-1])`), sorted by score in `dt.items`. */
   D: Int32Array;
-  /** Offset of each unit's match codes: `[A][T][D]` bytes, 0 = false positive, 1 = true positive, 2 = ignored. */
+  /** Offset of each unit's match codes: `[D][A][T]` bytes (one detection's codes together), 0 = false positive, 1 = true positive, 2 = ignored. */
   codeOff: Int32Array;
   codes: Uint8Array;
   /** Non-ignored ground truth per (category slot, area range). */
@@ -343,6 +343,10 @@ export class COCOeval {
       if (opts.onProgress && u % every === 0) opts.onProgress(u, U);
       const G = gt.start[u + 1] - gt.start[u];
       if (G === 0 && dt.start[u + 1] === dt.start[u]) continue;
+      if (G === 0) {
+        codesWithoutGt(st, u);
+        continue;
+      }
       const hasIou = this.computeIou(st, u, kp && !useCats);
       const k = u % K;
       for (let a = 0; a < A; a++) {
@@ -491,12 +495,13 @@ export class COCOeval {
     const T = st.p.iouThrs.length;
     const Dk = st.D[u];
     const { dtm, dtIg, outArea } = this.scratch;
-    const base = st.codeOff[u] + a * T * Dk;
-    for (let t = 0; t < T; t++) {
-      for (let d = 0; d < Dk; d++) {
+    const AT = st.p.areaRng.length * T;
+    const codes = st.codes;
+    for (let d = 0, base = st.codeOff[u] + a * T; d < Dk; d++, base += AT) {
+      for (let t = 0; t < T; t++) {
         const q = t * Dk + d;
         const matched = dtm[q] !== 0;
-        st.codes[base + q] = dtIg[q] || (!matched && outArea[d]) ? 2 : matched ? 1 : 0;
+        codes[base + t] = dtIg[q] || (!matched && outArea[d]) ? 2 : matched ? 1 : 0;
       }
     }
   }
@@ -578,78 +583,108 @@ export class COCOeval {
     const scores = new Float64Array(T * R * K * A * M).fill(-1);
     const recall = new Float64Array(T * K * A * M).fill(-1);
     const { dt, D, codeOff, codes, I } = st;
-    let cap = 0;
-    for (let k = 0; k < K; k++) {
-      let n = 0;
-      for (let i = 0; i < I; i++) n += D[i * K + k];
-      cap = Math.max(cap, n);
-    }
-    const base = new Int32Array(cap), dlen = new Int32Array(cap), rank = new Int32Array(cap), sc = new Float64Array(cap);
-    const order = new Int32Array(cap);
-    const selBase = new Int32Array(cap), selD = new Int32Array(cap), selScore = new Float64Array(cap);
-    const rc = new Float64Array(cap), pr = new Float64Array(cap);
-    const recThrs = p.recThrs;
-    for (let k = 0; k < K; k++) {
-      // This category's kept detections in concatenation order (image order, then score order within an image).
-      let n = 0;
-      for (let i = 0; i < I; i++) {
-        const u = i * K + k;
-        for (let r = 0; r < D[u]; r++) {
-          base[n] = codeOff[u] + r;
-          dlen[n] = D[u];
-          rank[n] = r;
-          sc[n] = dt.score[dt.items[dt.start[u] + r]];
-          n++;
-        }
+    const AT = A * T;
+    // Every kept detection in unit order (image-major, then category, then score rank): for a fixed
+    // category this is pycocotools' concatenation over images. One stable sort by descending score,
+    // then a stable split by category, gives each category's accumulate order.
+    const total = codeOff[I * K] / AT;
+    const sc = new Float64Array(total), cat = new Int32Array(total), rank = new Int32Array(total);
+    let n = 0;
+    for (let u = 0; u < I * K; u++) {
+      const s0 = dt.start[u];
+      for (let r = 0; r < D[u]; r++, n++) {
+        sc[n] = dt.score[dt.items[s0 + r]];
+        cat[n] = u % K;
+        rank[n] = r;
       }
-      const ord = order.subarray(0, n);
-      for (let j = 0; j < n; j++) ord[j] = j;
-      // Stable sort by descending score = numpy's mergesort of -scores over the concatenation.
-      ord.sort((x, y) => (sc[x] > sc[y] ? -1 : sc[x] < sc[y] ? 1 : x - y));
+    }
+    const byScore = sortByScoreDesc(sc);
+    const kStart = new Int32Array(K + 1);
+    for (let j = 0; j < total; j++) kStart[cat[j] + 1]++;
+    for (let k = 0; k < K; k++) kStart[k + 1] += kStart[k];
+    const fill = kStart.slice(0, K);
+    const order = new Int32Array(total);
+    for (let j = 0; j < total; j++) order[fill[cat[byScore[j]]]++] = byScore[j];
+    let cap = 0;
+    for (let k = 0; k < K; k++) cap = Math.max(cap, kStart[k + 1] - kStart[k]);
+    const kc = new Uint8Array(cap * AT), selBuf = new Int32Array(cap);
+    // Per row: positions of true positives, and the precision there made monotone from the right.
+    const tpPos = new Int32Array(cap + 1), smax = new Float64Array(cap + 2);
+    const recThrs = p.recThrs;
+    const maxDetLast = p.maxDets[M - 1];
+    for (let k = 0; k < K; k++) {
+      const k0 = kStart[k], nk = kStart[k + 1] - k0;
+      // Gather this category's codes into score order, one contiguous row per (area, threshold).
+      for (let j = 0; j < nk; j++) {
+        const x = order[k0 + j];
+        const b = x * AT; // kept detections are numbered in unit order, like their codes
+        for (let q = 0; q < AT; q++) kc[q * nk + j] = codes[b + q];
+      }
       for (let m = 0; m < M; m++) {
         const maxDet = p.maxDets[m];
-        let nd = 0;
-        for (let j = 0; j < n; j++) {
-          const x = ord[j];
-          if (rank[x] >= maxDet) continue;
-          selBase[nd] = base[x];
-          selD[nd] = dlen[x];
-          selScore[nd] = sc[x];
-          nd++;
+        // sel lists the positions kept under this maxDet; null when all are (the last maxDets).
+        let nd = nk;
+        const sel = maxDet >= maxDetLast ? null : selBuf;
+        if (sel) {
+          nd = 0;
+          for (let j = 0; j < nk; j++) if (rank[order[k0 + j]] < maxDet) sel[nd++] = j;
         }
         for (let a = 0; a < A; a++) {
           const npig = st.npig[k * A + a];
           if (npig === 0) continue;
           for (let t = 0; t < T; t++) {
-            const off = (a * T + t);
+            const row = (a * T + t) * nk;
+            // pycocotools: pr = tp / (fp + tp + eps) at every position, then a running max from the
+            // right, read at searchsorted(tp / npig, recThrs, 'left'). Precision only rises at a true
+            // positive, so the running max is a max over true-positive positions; the values and the
+            // comparisons are the same doubles as pycocotools'.
             let tp = 0, fp = 0;
             for (let j = 0; j < nd; j++) {
-              const c = codes[selBase[j] + off * selD[j]];
-              if (c === 1) tp++;
-              else if (c === 0) fp++;
-              rc[j] = tp / npig;
-              pr[j] = tp / (fp + tp + EPS);
+              const c = kc[row + (sel ? sel[j] : j)];
+              if (c === 1) {
+                tp++;
+                tpPos[tp] = j;
+                smax[tp] = tp / (fp + tp + EPS);
+              } else if (c === 0) fp++;
             }
-            recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
-            for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
+            recall[((t * K + k) * A + a) * M + m] = nd ? tp / npig : 0;
+            smax[tp + 1] = 0;
+            for (let i = tp - 1; i >= 1; i--) if (smax[i + 1] > smax[i]) smax[i] = smax[i + 1];
+            // Position 0 holds a true positive (then tpPos[1] = 0) or precision 0.
+            // Position 0: precision max = smax[1] (0 when there is no true positive); recall 1/npig if it is a true positive.
+            const rc0 = tp > 0 && tpPos[1] === 0 ? 1 / npig : 0;
             for (let ri = 0; ri < R; ri++) {
               const idx = (((t * R + ri) * K + k) * A + a) * M + m;
               precision[idx] = 0;
               scores[idx] = 0;
             }
+            if (nd === 0) continue;
             for (let ri = 0; ri < R; ri++) {
-              const pi = searchLeft(rc, nd, recThrs[ri]);
-              if (pi >= nd) break;
+              const x = recThrs[ri];
+              let pi: number, v: number;
+              if (!(rc0 < x)) {
+                pi = 0;
+                v = smax[1];
+              } else {
+                let lo = 1, hi = tp + 1;
+                while (lo < hi) {
+                  const mid = (lo + hi) >> 1;
+                  if (mid / npig < x) lo = mid + 1;
+                  else hi = mid;
+                }
+                if (lo > tp) break;
+                pi = tpPos[lo];
+                v = smax[lo];
+              }
               const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-              precision[idx] = pr[pi];
-              scores[idx] = selScore[pi];
+              precision[idx] = v;
+              scores[idx] = sc[order[k0 + (sel ? sel[pi] : pi)]];
             }
           }
         }
       }
     }
-    const params = this.params;
-    this.eval = { params, counts: [T, R, K, A, M], precision, recall, scores };
+    this.eval = { params: this.params, counts: [T, R, K, A, M], precision, recall, scores };
     return this.eval;
   }
 
@@ -770,6 +805,17 @@ export class COCOeval {
   }
 }
 
+/** Codes of a unit without ground truth: every detection unmatched, ignored when its area is outside the range. */
+function codesWithoutGt(st: Evaluated, u: number): void {
+  const { p, dt, codes } = st;
+  const T = p.iouThrs.length, A = p.areaRng.length;
+  let base = st.codeOff[u];
+  for (let d = 0; d < st.D[u]; d++) {
+    const ar = dt.area[dt.items[dt.start[u] + d]];
+    for (let a = 0; a < A; a++, base += T) codes.fill(ar < p.areaRng[a][0] || ar > p.areaRng[a][1] ? 2 : 0, base, base + T);
+  }
+}
+
 /** numpy advanced indexing `[..., aind, mind]`: equal lengths pair up, a single index broadcasts. */
 function indexPairs(aind: number[], mind: number[]): [number, number][] {
   if (aind.length === mind.length) return aind.map((a, j) => [a, mind[j]]);
@@ -778,15 +824,46 @@ function indexPairs(aind: number[], mind: number[]): [number, number][] {
   throw new ValueError(`summarize: ${aind.length} area ranges and ${mind.length} maxDets match the requested labels; numpy cannot broadcast these`);
 }
 
-/** `np.searchsorted(rc[:n], x, side='left')` for nondecreasing rc. */
-function searchLeft(rc: Float64Array, n: number, x: number): number {
-  let lo = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (rc[mid] < x) lo = mid + 1;
-    else hi = mid;
+/**
+ * Indices of `score` in descending order, ties in index order (numpy's stable
+ * argsort of -score): LSD radix sort, 16 bits a pass, on the float64 bits
+ * mapped to an order-reversing unsigned key.
+ */
+function sortByScoreDesc(score: Float64Array): Int32Array {
+  const n = score.length;
+  const hi = new Uint32Array(n), lo = new Uint32Array(n);
+  const bits = new Uint32Array(2);
+  const f = new Float64Array(bits.buffer);
+  for (let j = 0; j < n; j++) {
+    f[0] = score[j] === 0 ? 0 : score[j]; // -0 sorts with +0
+    const h = bits[1], l = bits[0];
+    if (h & 0x80000000) {
+      hi[j] = h;
+      lo[j] = l;
+    } else {
+      hi[j] = (h ^ 0x7fffffff) >>> 0;
+      lo[j] = ~l >>> 0;
+    }
   }
-  return lo;
+  let idx = new Int32Array(n), tmp = new Int32Array(n);
+  for (let j = 0; j < n; j++) idx[j] = j;
+  const count = new Int32Array(65537);
+  for (let pass = 0; pass < 4; pass++) {
+    const key = pass < 2 ? lo : hi;
+    const shift = pass % 2 ? 16 : 0;
+    count.fill(0);
+    for (let j = 0; j < n; j++) count[((key[j] >>> shift) & 0xffff) + 1]++;
+    if (n > 0 && count[((key[0] >>> shift) & 0xffff) + 1] === n) continue; // one digit value: order unchanged
+    for (let b = 0; b < 65536; b++) count[b + 1] += count[b];
+    for (let j = 0; j < n; j++) {
+      const x = idx[j];
+      tmp[count[(key[x] >>> shift) & 0xffff]++] = x;
+    }
+    const t = idx;
+    idx = tmp;
+    tmp = t;
+  }
+  return idx;
 }
 
 function uniqueSorted(xs: readonly number[]): number[] {
@@ -836,14 +913,14 @@ function pack(
   const all = coco.dataset.annotations ?? [];
   if (coco.anns.size !== all.length) throw new ValueError(`COCOeval: ${side} annotation ids are not unique`);
   const sel: CocoAnnotation[] = [];
-  const bucket: number[] = [];
+  const bucket = new Int32Array(all.length);
   for (const ann of all) {
     const i = imgIndex.get(ann.image_id);
     if (i === undefined) continue;
     const c = catIndex.get(ann.category_id);
     if (c === undefined) continue;
+    bucket[sel.length] = i * nCat + c;
     sel.push(ann);
-    bucket.push(i * nCat + c);
   }
   const n = sel.length;
   const ids = new Float64Array(n), area = new Float64Array(n), score = new Float64Array(n);
@@ -852,23 +929,35 @@ function pack(
   const box = iouType === 'segm' ? new Float64Array(0) : new Float64Array(4 * n);
   const keypoints = iouType === 'keypoints' ? new Float64Array(3 * nk * n) : new Float64Array(0);
   const rles: Rle[] = [];
+  // Hot for 10^5-10^6 annotations: check inline, build error messages only on failure.
+  const where = (ann: CocoAnnotation) => `${side} annotation ${ann.id}`;
   for (let j = 0; j < n; j++) {
     const ann = sel[j];
-    const where = `${side} annotation ${ann.id}`;
     ids[j] = ann.id;
-    area[j] = requireNumber(ann, 'area', where);
-    if (isDt) score[j] = requireNumber(ann, 'score', where);
-    else {
+    const ar = ann.area;
+    area[j] = typeof ar === 'number' && ar === ar ? ar : requireNumber(ann, 'area', where(ann));
+    if (isDt) {
+      const sc = ann.score;
+      score[j] = typeof sc === 'number' && sc === sc ? sc : requireNumber(ann, 'score', where(ann));
+    } else {
       const c = ann.iscrowd;
-      if (typeof c !== 'number' && typeof c !== 'boolean') throw new ValueError(`${where}.iscrowd must be 0 or 1, got ${c === undefined ? 'undefined (missing)' : JSON.stringify(c)}`);
+      if (typeof c !== 'number' && typeof c !== 'boolean') throw new ValueError(`${where(ann)}.iscrowd must be 0 or 1, got ${c === undefined ? 'undefined (missing)' : JSON.stringify(c)}`);
       crowd[j] = c ? 1 : 0;
       ignore[j] = crowd[j];
-      if (iouType === 'keypoints' && requireNumber(ann, 'num_keypoints', where) === 0) ignore[j] = 1;
+      if (iouType === 'keypoints' && requireNumber(ann, 'num_keypoints', where(ann)) === 0) ignore[j] = 1;
     }
-    if (iouType !== 'segm') box.set(requireNumbers(ann, 'bbox', where, 4), 4 * j);
+    if (iouType !== 'segm') {
+      const bb = ann.bbox;
+      if (!Array.isArray(bb) || bb.length !== 4) requireNumbers(ann, 'bbox', where(ann), 4);
+      for (let q = 0; q < 4; q++) {
+        const v = (bb as number[])[q];
+        if (typeof v !== 'number' || v !== v) requireNumbers(ann, 'bbox', where(ann), 4);
+        box[4 * j + q] = v;
+      }
+    }
     if (iouType === 'keypoints') {
-      const kps = requireNumbers(ann, 'keypoints', where);
-      if (kps.length !== 3 * nk) throw new ValueError(`${where}.keypoints must hold ${3 * nk} numbers (x, y, v per kpt_oks_sigmas entry), got ${kps.length}`);
+      const kps = requireNumbers(ann, 'keypoints', where(ann));
+      if (kps.length !== 3 * nk) throw new ValueError(`${where(ann)}.keypoints must hold ${3 * nk} numbers (x, y, v per kpt_oks_sigmas entry), got ${kps.length}`);
       keypoints.set(kps, 3 * nk * j);
     }
     if (iouType === 'segm') rles.push(coco.annToRle(ann));
@@ -876,7 +965,7 @@ function pack(
   // Counting sort into (image, category) buckets, file order kept.
   const nb = imgIndex.size * nCat;
   const bstart = new Int32Array(nb + 1);
-  for (const b of bucket) bstart[b + 1]++;
+  for (let j = 0; j < n; j++) bstart[bucket[j] + 1]++;
   for (let b = 0; b < nb; b++) bstart[b + 1] += bstart[b];
   const fill = bstart.slice(0, nb);
   const bitems = new Int32Array(n);
