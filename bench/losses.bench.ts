@@ -5,6 +5,9 @@
  * `tf.losses.softmaxCrossEntropy` on one-hot labels with the classes last
  * (NHWC logits, prepared outside the timing, tfjs's preferred layout). Our
  * focal loss does more per element (sigmoid, modulating factor, alpha).
+ * tfjs-core alone registers no gradients (`tf.grad` fails), so the gradient
+ * rows give the peers the closed-form gradient written with tfjs ops:
+ * `sigmoid(x) - t` and `(softmax(x) - onehot) / rows`.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { crossEntropy, Generator, randint, randn, sigmoidFocalLoss, type Tensor } from '../src';
@@ -50,27 +53,19 @@ function tfPeer(backend: TfBackend, make: (tf: typeof TF) => { run: () => void; 
   };
 }
 
+/** Runs `make` in a tidy scope and reads every result back (forces completion). */
+function readAll(tf: typeof TF, make: () => TF.Tensor[]): void {
+  tf.tidy(() => {
+    for (const t of make()) t.dataSync();
+  });
+}
+
 function focalPeer(backend: TfBackend, grad: boolean): BenchImpl {
   return tfPeer(backend, (tf) => {
     const x = tf.tensor2d(logits.data as Float32Array, [...FOCAL]);
     const y = tf.tensor2d(targets.data as Float32Array, [...FOCAL]);
-    const loss = (z: TF.Tensor) => tf.losses.sigmoidCrossEntropy(y, z, undefined, 0, tf.Reduction.SUM) as TF.Scalar;
-    const vg = tf.valueAndGrad(loss);
-    return {
-      run: () => {
-        if (grad) {
-          const r = vg(x);
-          r.value.dataSync();
-          r.grad.dataSync();
-          tf.dispose([r.value, r.grad]);
-        } else {
-          const l = loss(x);
-          l.dataSync();
-          l.dispose();
-        }
-      },
-      dispose: () => tf.dispose([x, y]),
-    };
+    const loss = () => tf.losses.sigmoidCrossEntropy(y, x, undefined, 0, tf.Reduction.SUM);
+    return { run: () => readAll(tf, () => (grad ? [loss(), tf.sub(tf.sigmoid(x), y)] : [loss()])), dispose: () => tf.dispose([x, y]) };
   });
 }
 
@@ -80,21 +75,9 @@ function cePeer(backend: TfBackend, grad: boolean): BenchImpl {
     // NCHW -> (N*H*W) x C, and one-hot labels, prepared once.
     const x = tf.tidy(() => tf.reshape(tf.transpose(tf.tensor4d(ceLogits.data as Float32Array, [CE.n, CE.c, CE.h, CE.w]), [0, 2, 3, 1]), [rows, CE.c]));
     const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ceTargets.data as Int32Array, 'int32'), CE.c), 'float32'));
-    const loss = (z: TF.Tensor) => tf.losses.softmaxCrossEntropy(y, z, undefined, 0, tf.Reduction.MEAN) as TF.Scalar;
-    const vg = tf.valueAndGrad(loss);
+    const loss = () => tf.losses.softmaxCrossEntropy(y, x, undefined, 0, tf.Reduction.MEAN);
     return {
-      run: () => {
-        if (grad) {
-          const r = vg(x);
-          r.value.dataSync();
-          r.grad.dataSync();
-          tf.dispose([r.value, r.grad]);
-        } else {
-          const l = loss(x);
-          l.dataSync();
-          l.dispose();
-        }
-      },
+      run: () => readAll(tf, () => (grad ? [loss(), tf.div(tf.sub(tf.softmax(x), y), rows)] : [loss()])),
       dispose: () => tf.dispose([x, y]),
     };
   });
@@ -109,7 +92,7 @@ export const cases: BenchCase[] = [
   },
   {
     family: 'losses',
-    name: `sigmoidFocalLoss ${FOCAL.join('x')} sum + grad (peers: sigmoidCrossEntropy valueAndGrad)`,
+    name: `sigmoidFocalLoss ${FOCAL.join('x')} sum + grad (peers: sigmoidCrossEntropy + sigmoid(x) - t)`,
     impls: [{ name: 'visionops', fn: () => void sigmoidFocalLoss(logits, targets, { reduction: 'sum', grad: true }) }, focalPeer('cpu', true), focalPeer('wasm', true)],
   },
   {
@@ -120,7 +103,7 @@ export const cases: BenchCase[] = [
   },
   {
     family: 'losses',
-    name: `crossEntropy ${CE.n}x${CE.c}x${CE.h}x${CE.w} class targets mean + grad (peers: valueAndGrad)`,
+    name: `crossEntropy ${CE.n}x${CE.c}x${CE.h}x${CE.w} class targets mean + grad (peers: + (softmax - onehot) / rows)`,
     impls: [{ name: 'visionops', fn: () => void crossEntropy(ceLogits, ceTargets, { grad: true }) }, cePeer('cpu', true), cePeer('wasm', true)],
   },
 ];
