@@ -353,20 +353,20 @@ export function roiAlign(x: Tensor, boxes: RoiBoxes, opts: RoiAlignOptions): Ten
   expectNdim('roi_align', 'input', x, [4]);
   const plan = resolveRoiAlign(x.shape, boxes, opts, x.dtype);
   const out = allocate(plan.dtype, plan.outShape[0] * plan.outShape[1] * plan.pooledHeight * plan.pooledWidth);
-  roiAlignKernel(plan, x.contiguous().data, out as Float32Array | Float64Array);
+  roiAlignKernel(plan, x.contiguous().data as Float32Array | Float64Array, out as Float32Array | Float64Array);
   return new Tensor(out, plan.outShape, plan.dtype);
 }
 
-function roiAlignKernel(plan: RoiAlignPlan, input: ArrayLike<number>, out: Float32Array | Float64Array): void {
+function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
   const { channels: C, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
   const q = rounder(plan.dtype);
   const ay = new AxisWeights(PH, H);
   const ax = new AxisWeights(PW, W);
-  // Rows touched by a roi, and for each y entry the offset of its row in `tmp`.
+  // Rows touched by a roi, and for each y entry the offset of its row in `tmp` (4 channels per column bin).
   const rows = new Int32Array(H);
   const rowSlot = new Int32Array(H).fill(-1);
   const yTmpOff = new Int32Array(ay.idx.length);
-  const tmp = new Float64Array(H * PW);
+  const tmp = new Float64Array(H * PW * 4);
   const plane = H * W;
   const binCount = PH * PW;
   let o = 0;
@@ -393,38 +393,103 @@ function roiAlignKernel(plan: RoiAlignPlan, input: ArrayLike<number>, out: Float
         rowSlot[r] = nRows;
         rows[nRows++] = r;
       }
-      yTmpOff[e] = rowSlot[r] * PW;
+      yTmpOff[e] = rowSlot[r] * PW * 4;
       ay.w[e] *= inv;
     }
     for (let i = 0; i < nRows; i++) rowSlot[rows[i]] = -1;
-    const xIdx = ax.idx;
-    const xW = ax.w;
-    const xStart = ax.binStart;
-    const yW = ay.w;
-    const yStart = ay.binStart;
-    let base = plan.batchIndex[k] * C * plane;
-    for (let c = 0; c < C; c++, base += plane) {
-      // Horizontal pass: every touched row interpolated at every column bin.
-      for (let i = 0, t = 0; i < nRows; i++) {
-        const rb = base + rows[i] * W;
-        for (let pw = 0; pw < PW; pw++, t++) {
-          let s = 0;
-          for (let e = xStart[pw], end = xStart[pw + 1]; e < end; e++) s += xW[e] * input[rb + xIdx[e]];
-          tmp[t] = s;
+    o = alignChannels(input, plan.batchIndex[k] * C * plane, C, plane, W, PH, PW, rows, nRows, ax.idx, ax.w, ax.binStart, ay.w, ay.binStart, yTmpOff, tmp, out, o);
+  }
+}
+
+/**
+ * One roi's bins for every channel: a horizontal pass interpolates each touched
+ * row at every column bin (`tmp`, 4 channels interleaved), then a vertical pass
+ * combines rows per output bin. Writes `C * PH * PW` values from `o`.
+ */
+function alignChannels(
+  input: Float32Array | Float64Array,
+  base: number,
+  C: number,
+  plane: number,
+  W: number,
+  PH: number,
+  PW: number,
+  rows: Int32Array,
+  nRows: number,
+  xIdx: Int32Array,
+  xW: Float64Array,
+  xStart: Int32Array,
+  yW: Float64Array,
+  yStart: Int32Array,
+  yTmpOff: Int32Array,
+  tmp: Float64Array,
+  out: Float32Array | Float64Array,
+  o: number,
+): number {
+  const bins = PH * PW;
+  for (let c = 0; c < C; c += 4) {
+    // Four channels per pass share every index and weight load; past the last
+    // channel the extra lanes repeat it (same value written twice).
+    const c1 = Math.min(c + 1, C - 1);
+    const c2 = Math.min(c + 2, C - 1);
+    const c3 = Math.min(c + 3, C - 1);
+    const b0 = base + c * plane;
+    const b1 = base + c1 * plane;
+    const b2 = base + c2 * plane;
+    const b3 = base + c3 * plane;
+    for (let i = 0, t = 0; i < nRows; i++) {
+      const r = rows[i] * W;
+      const r0 = b0 + r;
+      const r1 = b1 + r;
+      const r2 = b2 + r;
+      const r3 = b3 + r;
+      for (let pw = 0; pw < PW; pw++, t += 4) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let e = xStart[pw], end = xStart[pw + 1]; e < end; e++) {
+          const w = xW[e];
+          const col = xIdx[e];
+          s0 += w * input[r0 + col];
+          s1 += w * input[r1 + col];
+          s2 += w * input[r2 + col];
+          s3 += w * input[r3 + col];
         }
+        tmp[t] = s0;
+        tmp[t + 1] = s1;
+        tmp[t + 2] = s2;
+        tmp[t + 3] = s3;
       }
-      // Vertical pass: each output bin combines its rows.
-      for (let ph = 0; ph < PH; ph++) {
-        const e0 = yStart[ph];
-        const e1 = yStart[ph + 1];
-        for (let pw = 0; pw < PW; pw++) {
-          let s = 0;
-          for (let e = e0; e < e1; e++) s += yW[e] * tmp[yTmpOff[e] + pw];
-          out[o++] = s;
+    }
+    const o0 = o + c * bins;
+    const o1 = o + c1 * bins;
+    const o2 = o + c2 * bins;
+    const o3 = o + c3 * bins;
+    for (let ph = 0, bin = 0; ph < PH; ph++) {
+      const e0 = yStart[ph];
+      const e1 = yStart[ph + 1];
+      for (let pw4 = 0; pw4 < 4 * PW; pw4 += 4, bin++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let e = e0; e < e1; e++) {
+          const w = yW[e];
+          const u = yTmpOff[e] + pw4;
+          s0 += w * tmp[u];
+          s1 += w * tmp[u + 1];
+          s2 += w * tmp[u + 2];
+          s3 += w * tmp[u + 3];
         }
+        out[o0 + bin] = s0;
+        out[o1 + bin] = s1;
+        out[o2 + bin] = s2;
+        out[o3 + bin] = s3;
       }
     }
   }
+  return o + C * bins;
 }
 
 // ---------------------------------------------------------------------------
