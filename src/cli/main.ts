@@ -3,6 +3,7 @@ import { EXIT, UsageError, type Command } from './command';
 
 /** Subcommands, loaded on demand so `--help` never parses the embedded sample data. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  eval: { summary: 'evaluate detections with pycocotools-exact COCOeval (no arguments: embedded sample)', load: () => import('./eval').then((m) => m.evalCommand) },
   show: { summary: "render one image's annotations (masks, polygons, boxes, keypoints) to a PNG", load: () => import('./show').then((m) => m.show) },
 };
 

@@ -13,8 +13,7 @@ export async function readJsonFile(path: string, what = 'json file'): Promise<un
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new ValueError(`cannot read ${what} '${path}'${code ? ` (${code})` : ''}: ${(e as Error).message}`);
+    throw new ValueError(`cannot read ${what} '${path}': ${(e as Error).message}`);
   }
   try {
     return JSON.parse(text);
