@@ -125,11 +125,28 @@ describe('losses vs torch 1.13 fixtures', () => {
   });
 });
 
+function focalDefault(x: Tensor, t: Tensor): Tensor {
+  return sigmoidFocalLoss(x, t, { grad: false });
+}
+
 describe('loss API details', () => {
   it('binaryCrossEntropy of p = 1, t = 1 is -0 and of p = 0, t = 1 is 100', () => {
     const l = binaryCrossEntropy(tensor([1, 0]), tensor([1, 1]), { reduction: 'none' });
     expect(Object.is(l.get(0), -0)).toBe(true);
     expect(l.get(1)).toBe(100);
+  });
+
+  it('the return type follows the grad option', () => {
+    const x = randn([3, 2], { generator: new Generator(1) });
+    const y = randn([3, 2], { generator: new Generator(2) });
+    // These assignments are also the compile-time check of the overloads.
+    const plain: Tensor = huberLoss(x, y, { delta: 0.5 });
+    const both: LossWithGrad = huberLoss(x, y, { delta: 0.5, grad: true });
+    const off: Tensor = focalDefault(x, y);
+    expect(plain).toBeInstanceOf(Tensor);
+    expect(both.loss.item()).toBe(plain.item());
+    expect(both.grad.shape).toEqual([3, 2]);
+    expect(off.shape).toEqual([3, 2]);
   });
 
   it('pointwise losses promote the loss dtype; the gradient keeps the input dtype', () => {
