@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { runCases, type BenchCase } from './harness';
 
 const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
+  nms: () => import('./nms.bench'),
   losses: () => import('./losses.bench'),
 };
 

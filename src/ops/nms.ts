@@ -792,114 +792,259 @@ class ScoreHeap {
   }
 }
 
-const ALIVE = 0;
-const DEAD = 1;
+/** Returned by {@link softWeight} for a pair with no positive intersection (left untouched). */
+const NO_OVERLAP = -1;
+/** Returned by {@link softWeight} when the 'hard' method drops the box. */
+const DROP = -2;
 
 /**
- * Soft-NMS over float64 coordinates `x` and scores `s` (rescored in place). Selection
- * uses a lazy max-heap (a rescored box gets a new entry; stale ones are skipped), and
- * the boxes a selected box can touch come from a static grid whose cell lists drop
- * dead boxes as they are walked.
+ * The factor selected box `t` applies to box `j`'s score, as in cpu_soft_nms; the
+ * sentinels say that `j` is not touched or is dropped.
  */
-function softNmsCore(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { keep: Int32Array; scores: Float64Array } {
-  const n = s.length;
-  const { method, iouThreshold: thr, sigma, scoreThreshold: sthr, plus } = plan;
-  const state = new Uint8Array(n);
-  const version = new Int32Array(n);
-  const areas = new Float64Array(n);
-  const usable = new Int32Array(n);
-  let usableCount = 0;
-  for (let i = 0, k = 0; i < n; i++, k += 4) {
-    areas[i] = (x[k + 2] - x[k] + plus) * (x[k + 3] - x[k + 1] + plus);
-    // A box with no positive extent overlaps nothing.
-    if (x[k + 2] + plus > x[k] && x[k + 3] + plus > x[k + 1]) usable[usableCount++] = i;
-  }
-  const grid = usableCount > 0 ? buildGrid(x, usable, usableCount, plus) : null;
-  const lists = new CellLists(grid ? grid.cols * grid.rows : 0, usableCount * 2);
-  const spanOf = new Int32Array(4 * n);
-  const big: number[] = [];
-  const isUsable = new Uint8Array(n);
-  if (grid) {
-    for (let t = 0; t < usableCount; t++) {
-      const i = usable[t];
+function softWeight(x: Float64Array, areas: Float64Array, t: number, j: number, plan: SoftNmsPlan): number {
+  const t4 = 4 * t;
+  const j4 = 4 * j;
+  const plus = plan.plus;
+  const iw = Math.min(x[t4 + 2], x[j4 + 2]) - Math.max(x[t4], x[j4]) + plus;
+  if (!(iw > 0)) return NO_OVERLAP;
+  const ih = Math.min(x[t4 + 3], x[j4 + 3]) - Math.max(x[t4 + 1], x[j4 + 1]) + plus;
+  if (!(ih > 0)) return NO_OVERLAP;
+  const inter = iw * ih;
+  const ov = inter / (areas[t] + areas[j] - inter);
+  if (plan.method === 'gaussian') return Math.exp(-(ov * ov) / plan.sigma);
+  if (ov <= plan.iouThreshold) return 1;
+  return plan.method === 'linear' ? 1 - ov : DROP;
+}
+
+/**
+ * Static geometry of a Soft-NMS run: areas, and the cell span of every box that can
+ * overlap anything (a box without positive extent overlaps nothing).
+ */
+class SoftGeometry {
+  readonly areas: Float64Array;
+  readonly usable: Uint8Array;
+  /** [cx1, cx2, cy1, cy2] per box. */
+  readonly span: Int32Array;
+  readonly grid: Grid | null;
+
+  constructor(x: Float64Array, n: number, plus: number) {
+    this.areas = new Float64Array(n);
+    this.usable = new Uint8Array(n);
+    this.span = new Int32Array(4 * n);
+    const list = new Int32Array(n);
+    let count = 0;
+    for (let i = 0, k = 0; i < n; i++, k += 4) {
+      this.areas[i] = (x[k + 2] - x[k] + plus) * (x[k + 3] - x[k + 1] + plus);
+      if (x[k + 2] + plus > x[k] && x[k + 3] + plus > x[k + 1]) list[count++] = i;
+    }
+    this.grid = count > 0 ? buildGrid(x, list, count, plus) : null;
+    const g = this.grid;
+    if (!g) return;
+    for (let t = 0; t < count; t++) {
+      const i = list[t];
       const k = 4 * i;
-      isUsable[i] = 1;
-      const cx1 = cellOf(x[k], grid.x0, grid.invW, grid.cols);
-      const cx2 = cellOf(x[k + 2] + plus, grid.x0, grid.invW, grid.cols);
-      const cy1 = cellOf(x[k + 1], grid.y0, grid.invH, grid.rows);
-      const cy2 = cellOf(x[k + 3] + plus, grid.y0, grid.invH, grid.rows);
-      spanOf.set([cx1, cx2, cy1, cy2], k);
-      if ((cx2 - cx1 + 1) * (cy2 - cy1 + 1) > BIG_SPAN) big.push(i);
-      else for (let cy = cy1; cy <= cy2; cy++) for (let cx = cx1; cx <= cx2; cx++) lists.push(cy * grid.cols + cx, i);
+      this.usable[i] = 1;
+      this.span[k] = cellOf(x[k], g.x0, g.invW, g.cols);
+      this.span[k + 1] = cellOf(x[k + 2] + plus, g.x0, g.invW, g.cols);
+      this.span[k + 2] = cellOf(x[k + 1], g.y0, g.invH, g.rows);
+      this.span[k + 3] = cellOf(x[k + 3] + plus, g.y0, g.invH, g.rows);
     }
   }
-  const heap = new ScoreHeap(2 * n);
-  heap.init(s);
+
+  isBig(i: number): boolean {
+    const k = 4 * i;
+    return (this.span[k + 1] - this.span[k] + 1) * (this.span[k + 3] - this.span[k + 2] + 1) > BIG_SPAN;
+  }
+}
+
+/**
+ * Soft-NMS for non-negative scores, evaluated lazily (the scheme of TensorFlow's
+ * implementation, here with exact Algorithm 1 semantics): a candidate popped from the
+ * max-heap is rescored only then, by the boxes selected since its last evaluation, in
+ * selection order; it is selected if it still beats the next heap entry, else pushed back.
+ * Weights are <= 1, so a heap key is an upper bound of the current score and the winner
+ * is the box the eager algorithm picks; applying the same factors in the same order gives
+ * the same floats. Selected boxes live in a grid, so a candidate only meets those that
+ * can overlap it.
+ */
+function softNmsLazy(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { keep: Int32Array; scores: Float64Array } {
+  const n = s.length;
+  const geo = new SoftGeometry(x, n, plan.plus);
+  const g = geo.grid;
+  const lists = new CellLists(g ? g.cols * g.rows : 0, n);
+  const big: number[] = [];
+  const rank = new Int32Array(n);
+  const checked = new Int32Array(n);
   const seen = new Int32Array(n).fill(-1);
+  // Ranks (selection positions) of the selected boxes that may touch the candidate.
+  const found = new Int32Array(n);
+  const heap = new ScoreHeap(n);
+  heap.init(s);
   const keep = new Int32Array(n);
   const kept = new Float64Array(n);
   let count = 0;
-
-  const rescore = (t: number, j: number): void => {
-    if (state[j] !== ALIVE || seen[j] === t) return;
-    seen[j] = t;
-    const t4 = 4 * t;
-    const j4 = 4 * j;
-    const iw = Math.min(x[t4 + 2], x[j4 + 2]) - Math.max(x[t4], x[j4]) + plus;
-    if (!(iw > 0)) return;
-    const ih = Math.min(x[t4 + 3], x[j4 + 3]) - Math.max(x[t4 + 1], x[j4 + 1]) + plus;
-    if (!(ih > 0)) return;
-    const inter = iw * ih;
-    const ov = inter / (areas[t] + areas[j] - inter);
-    let weight = 1;
-    if (method === 'linear') {
-      if (ov > thr) weight = 1 - ov;
-    } else if (method === 'gaussian') weight = Math.exp(-(ov * ov) / sigma);
-    else if (ov > thr) {
-      state[j] = DEAD;
-      return;
-    }
-    const next = weight * s[j];
-    s[j] = next;
-    if (next < sthr) state[j] = DEAD;
-    else if (weight !== 1) heap.push(next, j, ++version[j]);
-  };
-
+  let pops = 0;
   while (heap.size > 0) {
-    const t = heap.index[0];
-    const stale = state[t] !== ALIVE || heap.version[0] !== version[t];
+    const c = heap.index[0];
     heap.pop();
-    if (stale) continue;
-    state[t] = DEAD;
-    keep[count] = t;
-    kept[count++] = s[t];
-    if (!grid || !isUsable[t]) continue;
-    for (const j of big) rescore(t, j);
-    const k = 4 * t;
-    const [cx1, cx2, cy1, cy2] = spanOf.subarray(k, k + 4);
-    if ((cx2 - cx1 + 1) * (cy2 - cy1 + 1) > BIG_SPAN) {
-      for (let u = 0; u < usableCount; u++) rescore(t, usable[u]);
-      continue;
-    }
-    for (let cy = cy1; cy <= cy2; cy++) {
-      for (let cx = cx1; cx <= cx2; cx++) {
-        const cell = cy * grid.cols + cx;
-        let prev = -1;
-        for (let node = lists.head[cell]; node >= 0; node = lists.next[node]) {
-          const j = lists.box[node];
-          if (state[j] !== ALIVE) {
-            // Unlink: a dead box is never visited again.
-            if (prev < 0) lists.head[cell] = lists.next[node];
-            else lists.next[prev] = lists.next[node];
-            continue;
+    pops++;
+    if (g && geo.usable[c] && checked[c] < count) {
+      // Selected boxes ranked >= checked[c] that may overlap c, applied in selection order.
+      let m = 0;
+      for (const t of big) if (rank[t] >= checked[c]) found[m++] = rank[t];
+      const k = 4 * c;
+      if (geo.isBig(c)) {
+        for (let r = checked[c]; r < count; r++) if (!geo.isBig(keep[r]) && geo.usable[keep[r]]) found[m++] = r;
+      } else {
+        for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) {
+          for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) {
+            for (let node = lists.head[cy * g.cols + cx]; node >= 0; node = lists.next[node]) {
+              const t = lists.box[node];
+              // Lists grow at the head, so older (lower-ranked) entries follow.
+              if (rank[t] < checked[c]) break;
+              if (seen[t] === pops) continue;
+              seen[t] = pops;
+              found[m++] = rank[t];
+            }
           }
-          prev = node;
-          rescore(t, j);
+        }
+      }
+      sortRanks(found, m);
+      checked[c] = count;
+      let removed = false;
+      for (let q = 0; q < m; q++) {
+        const w = softWeight(x, geo.areas, keep[found[q]], c, plan);
+        if (w === NO_OVERLAP) continue;
+        if (w === DROP) {
+          removed = true;
+          break;
+        }
+        s[c] *= w;
+        if (s[c] < plan.scoreThreshold) {
+          removed = true;
+          break;
+        }
+      }
+      if (removed) continue;
+      if (heap.size > 0) {
+        const top = heap.score[0];
+        if (s[c] < top || (s[c] === top && heap.index[0] < c)) {
+          heap.push(s[c], c, 0);
+          continue;
         }
       }
     }
+    rank[c] = count;
+    keep[count] = c;
+    kept[count++] = s[c];
+    if (!g || !geo.usable[c]) continue;
+    if (geo.isBig(c)) big.push(c);
+    else {
+      const k = 4 * c;
+      for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) lists.push(cy * g.cols + cx, c);
+    }
   }
   return { keep: keep.slice(0, count), scores: kept.slice(0, count) };
+}
+
+/** Sorts `a[0..m)` ascending: a few short runs per candidate, so insertion sort unless long. */
+function sortRanks(a: Int32Array, m: number): void {
+  if (m > 48) {
+    a.subarray(0, m).sort();
+    return;
+  }
+  for (let i = 1; i < m; i++) {
+    const v = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
+/**
+ * Soft-NMS evaluated eagerly, Algorithm 1 as written: each selected box rescores every
+ * alive box it overlaps (from a static grid of all boxes whose cell lists drop dead
+ * entries as they are walked); the next selection comes from a lazy-deletion max-heap.
+ * Used for inputs with negative scores, which the weights move up, not down.
+ */
+function softNmsEager(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { keep: Int32Array; scores: Float64Array } {
+  const n = s.length;
+  const geo = new SoftGeometry(x, n, plan.plus);
+  const g = geo.grid;
+  const lists = new CellLists(g ? g.cols * g.rows : 0, 2 * n);
+  const big: number[] = [];
+  const all: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!g || !geo.usable[i]) continue;
+    all.push(i);
+    const k = 4 * i;
+    if (geo.isBig(i)) big.push(i);
+    else for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) lists.push(cy * g.cols + cx, i);
+  }
+  const dead = new Uint8Array(n);
+  const version = new Int32Array(n);
+  const seen = new Int32Array(n).fill(-1);
+  const heap = new ScoreHeap(2 * n);
+  heap.init(s);
+  const keep = new Int32Array(n);
+  const kept = new Float64Array(n);
+  let count = 0;
+  const touched: number[] = [];
+  while (heap.size > 0) {
+    const t = heap.index[0];
+    const stale = dead[t] === 1 || heap.version[0] !== version[t];
+    heap.pop();
+    if (stale) continue;
+    dead[t] = 1;
+    keep[count] = t;
+    kept[count++] = s[t];
+    if (!g || !geo.usable[t]) continue;
+    touched.length = 0;
+    for (const j of big) touched.push(j);
+    const k = 4 * t;
+    if (geo.isBig(t)) touched.push(...all);
+    else {
+      for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) {
+        for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) {
+          const cell = cy * g.cols + cx;
+          let prev = -1;
+          for (let node = lists.head[cell]; node >= 0; node = lists.next[node]) {
+            const j = lists.box[node];
+            if (dead[j]) {
+              // Unlink: a dead box is never visited again.
+              if (prev < 0) lists.head[cell] = lists.next[node];
+              else lists.next[prev] = lists.next[node];
+              continue;
+            }
+            prev = node;
+            touched.push(j);
+          }
+        }
+      }
+    }
+    for (const j of touched) {
+      if (dead[j] || seen[j] === t) continue;
+      seen[j] = t;
+      const w = softWeight(x, geo.areas, t, j, plan);
+      if (w === NO_OVERLAP) continue;
+      if (w === DROP) {
+        dead[j] = 1;
+        continue;
+      }
+      s[j] *= w;
+      if (s[j] < plan.scoreThreshold) dead[j] = 1;
+      else if (w !== 1) heap.push(s[j], j, ++version[j]);
+    }
+  }
+  return { keep: keep.slice(0, count), scores: kept.slice(0, count) };
+}
+
+function softNmsCore(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { keep: Int32Array; scores: Float64Array } {
+  for (let i = 0; i < s.length; i++) if (s[i] < 0) return softNmsEager(x, s, plan);
+  return softNmsLazy(x, s, plan);
 }
 
 function softResult(keep: Int32Array, scores: Float64Array, dtype: DType): SoftNmsResult {
