@@ -104,7 +104,7 @@ describe.skipIf(!hasTorch)(`conv vs live torch (${hasTorch ? 'torch found' : noT
     };
     await fc.assert(
       fc.asyncProperty(fc.record({ ...common, ...extra }), async (g) => {
-        const args = { ...tensors(g, true), padding: g.padding };
+        const args: ConvArgs = { ...tensors(g, true), padding: g.padding };
         if (g.sizeMode === 'padding') {
           args.outputPadding = g.outputPadding;
         } else {
