@@ -19,3 +19,4 @@ export * from './coco/png';
 export * from './metrics/ap';
 export * from './metrics/cocoplots';
 export * from './metrics/analyze';
+export * from './ops/anchors';
