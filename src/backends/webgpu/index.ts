@@ -1,0 +1,6 @@
+export { createWebGPUBackend, WebGPUBackend, WebGPUDeviceLostError, WebGPUUnavailableError } from './backend';
+export type { GPUInput, WebGPUBackendLimits, WebGPUBackendOptions } from './backend';
+export { GPUTensor } from './tensor';
+export type { GPUDType } from './tensor';
+export type { GPUMemoryInfo } from './pool';
+export type { GPUAdapterLike, GPUBufferLike, GPUDeviceLike, GPULike, GPULimitsLike } from './types';
