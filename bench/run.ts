@@ -11,6 +11,8 @@ import { runCases, type BenchCase } from './harness';
 const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
   nms: () => import('./nms.bench'),
   losses: () => import('./losses.bench'),
+  'coco-mask': () => import('./coco-mask.bench'),
+  roi: () => import('./roi.bench'),
 };
 
 const filters = process.argv.slice(2).map((f) => f.toLowerCase());
