@@ -279,17 +279,23 @@ function pairwise(op: string, boxes1: Tensor, boxes2: Tensor, kind: PairKind, ep
   const b2 = checkBoxes(op, 'boxes2', boxes2);
   const dtype = promoteTypes(b1.dtype, b2.dtype);
   const outType: DType = dtype === 'float64' ? 'float64' : 'float32';
-  const r = arithmeticRounding(dtype);
   const f = floatRounding(dtype);
   const epsF = f(eps);
   const c = f(FOUR_OVER_PI2);
   const n = b1.shape[0];
   const m = b2.shape[0];
-  const p = b1.data;
-  const q = b2.data;
-  const t1 = boxTerms(p, n, b1.dtype, kind);
-  const t2 = boxTerms(q, m, b2.dtype, kind);
-  const out = allocate(outType, n * m);
+  // float64 copies (exact for every box dtype) keep the loop's reads and writes monomorphic.
+  const p = Float64Array.from(b1.data);
+  const q = Float64Array.from(b2.data);
+  const t1 = boxTerms(b1.data, n, b1.dtype, kind);
+  const t2 = boxTerms(b2.data, m, b2.dtype, kind);
+  const res = new Float64Array(n * m);
+  // Rounding flags instead of rounding closures: this loop runs N*M times.
+  const ar = dtype === 'float32';
+  const fr = dtype !== 'float64';
+  const giou = kind === 'giou';
+  const ciou = kind === 'ciou';
+  const distance = kind === 'diou' || ciou;
   for (let i = 0; i < n; i++) {
     const ax1 = p[4 * i];
     const ay1 = p[4 * i + 1];
@@ -301,35 +307,77 @@ function pairwise(op: string, boxes1: Tensor, boxes2: Tensor, kind: PairKind, ep
       const by1 = q[4 * j + 1];
       const bx2 = q[4 * j + 2];
       const by2 = q[4 * j + 3];
-      const w = clampMin0(r(nanMin(ax2, bx2) - nanMax(ax1, bx1)));
-      const h = clampMin0(r(nanMin(ay2, by2) - nanMax(ay1, by1)));
-      const inter = r(w * h);
-      const union = r(r(a1 + t2.area[j]) - inter);
-      const iou = f(f(inter) / f(union));
-      let v = iou;
-      if (kind !== 'iou') {
-        const wi = clampMin0(r(nanMax(ax2, bx2) - nanMin(ax1, bx1)));
-        const hi = clampMin0(r(nanMax(ay2, by2) - nanMin(ay1, by1)));
-        if (kind === 'giou') {
-          const areai = r(wi * hi);
-          v = f(iou - f(f(r(areai - union)) / f(areai)));
+      // torch.maximum/minimum propagate NaN; clamp(min=0) keeps it.
+      const nan = ax1 !== ax1 || ay1 !== ay1 || ax2 !== ax2 || ay2 !== ay2 || bx1 !== bx1 || by1 !== by1 || bx2 !== bx2 || by2 !== by2;
+      let w = (bx2 < ax2 ? bx2 : ax2) - (ax1 < bx1 ? bx1 : ax1);
+      let h = (by2 < ay2 ? by2 : ay2) - (ay1 < by1 ? by1 : ay1);
+      if (ar) {
+        w = Math.fround(w);
+        h = Math.fround(h);
+      }
+      w = nan ? NaN : w < 0 ? 0 : w;
+      h = h < 0 ? 0 : h;
+      let inter = w * h;
+      let union = a1 + t2.area[j];
+      if (ar) {
+        inter = Math.fround(inter);
+        union = Math.fround(Math.fround(union) - inter);
+      } else union -= inter;
+      let v = fr ? Math.fround(Math.fround(inter) / Math.fround(union)) : inter / union;
+      if (giou || distance) {
+        let wi = (ax2 < bx2 ? bx2 : ax2) - (bx1 < ax1 ? bx1 : ax1);
+        let hi = (ay2 < by2 ? by2 : ay2) - (by1 < ay1 ? by1 : ay1);
+        if (ar) {
+          wi = Math.fround(wi);
+          hi = Math.fround(hi);
+        }
+        wi = nan ? NaN : wi < 0 ? 0 : wi;
+        hi = hi < 0 ? 0 : hi;
+        const iou = v;
+        if (giou) {
+          let areai = wi * hi;
+          if (ar) areai = Math.fround(areai);
+          let gap = areai - union;
+          if (ar) gap = Math.fround(gap);
+          v = fr ? Math.fround(iou - Math.fround(Math.fround(gap) / Math.fround(areai))) : iou - gap / areai;
         } else {
-          const diag = f(f(r(r(wi * wi) + r(hi * hi))) + epsF);
-          const dx = f(t1.cx[i] - t2.cx[j]);
-          const dy = f(t1.cy[i] - t2.cy[j]);
-          const cds = f(f(dx * dx) + f(dy * dy));
-          v = f(iou - f(cds / diag));
-          if (kind === 'ciou') {
-            const d = f(t1.atanRatio[i] - t2.atanRatio[j]);
-            const aspect = f(c * f(d * d));
-            const alpha = f(aspect / f(f(f(1 - iou) + aspect) + epsF));
-            v = f(v - f(alpha * aspect));
+          let sq = wi * wi + hi * hi;
+          if (ar) sq = Math.fround(Math.fround(wi * wi) + Math.fround(hi * hi));
+          let dx = t1.cx[i] - t2.cx[j];
+          let dy = t1.cy[i] - t2.cy[j];
+          let diag: number;
+          let cds: number;
+          if (fr) {
+            diag = Math.fround(Math.fround(sq) + epsF);
+            dx = Math.fround(dx);
+            dy = Math.fround(dy);
+            cds = Math.fround(Math.fround(dx * dx) + Math.fround(dy * dy));
+            v = Math.fround(iou - Math.fround(cds / diag));
+          } else {
+            diag = sq + epsF;
+            cds = dx * dx + dy * dy;
+            v = iou - cds / diag;
+          }
+          if (ciou) {
+            let d = t1.atanRatio[i] - t2.atanRatio[j];
+            if (fr) {
+              d = Math.fround(d);
+              const aspect = Math.fround(c * Math.fround(d * d));
+              const alpha = Math.fround(aspect / Math.fround(Math.fround(Math.fround(1 - iou) + aspect) + epsF));
+              v = Math.fround(v - Math.fround(alpha * aspect));
+            } else {
+              const aspect = c * (d * d);
+              const alpha = aspect / (1 - iou + aspect + epsF);
+              v -= alpha * aspect;
+            }
           }
         }
       }
-      out[i * m + j] = v;
+      res[i * m + j] = v;
     }
   }
+  const out = allocate(outType, n * m);
+  out.set(res);
   return new Tensor(out, [n, m], outType);
 }
 
