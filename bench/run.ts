@@ -13,6 +13,7 @@ const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
   losses: () => import('./losses.bench'),
   'coco-mask': () => import('./coco-mask.bench'),
   roi: () => import('./roi.bench'),
+  cocoeval: () => import('./cocoeval.bench'),
 };
 
 const filters = process.argv.slice(2).map((f) => f.toLowerCase());
