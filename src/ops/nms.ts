@@ -385,6 +385,7 @@ export interface BatchedNmsPlan extends NmsPlan {
   coordinateTrick: boolean;
 }
 
+/** Checks `batchedNms` arguments: those of {@link resolveNms} plus int32 `idxs [N]`. */
 export function resolveBatchedNms(boxes: unknown, scores: unknown, idxs: unknown, iouThreshold: unknown): BatchedNmsPlan {
   const plan = resolveNms(boxes, scores, iouThreshold, 'batchedNms');
   expectTensor('batchedNms', 'idxs', idxs);
@@ -1005,7 +1006,7 @@ function softNmsEager(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { ke
     touched.length = 0;
     for (const j of big) touched.push(j);
     const k = 4 * t;
-    if (geo.isBig(t)) touched.push(...all);
+    if (geo.isBig(t)) for (const j of all) touched.push(j);
     else {
       for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) {
         for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) {
