@@ -40,7 +40,7 @@ function scene(channelsPerBin: boolean): fc.Arbitrary<Scene> {
   return fc
     .record({
       n: fc.integer({ min: 1, max: 3 }),
-      c: fc.integer({ min: 1, max: 6 }),
+      c: fc.integer({ min: 1, max: 11 }),
       h: fc.integer({ min: 1, max: 10 }),
       w: fc.integer({ min: 1, max: 10 }),
       ph: fc.integer({ min: 1, max: 4 }),

@@ -362,11 +362,11 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
   const q = rounder(plan.dtype);
   const ay = new AxisWeights(PH, H);
   const ax = new AxisWeights(PW, W);
-  // Rows touched by a roi, and for each y entry the offset of its row in `tmp` (4 channels per column bin).
+  // Rows touched by a roi, and for each y entry the offset of its row in `tmp` (LANES channels per column bin).
   const rows = new Int32Array(H);
   const rowSlot = new Int32Array(H).fill(-1);
   const yTmpOff = new Int32Array(ay.idx.length);
-  const tmp = new Float64Array(H * PW * 4);
+  const tmp = new Float64Array(H * PW * LANES);
   const plane = H * W;
   const binCount = PH * PW;
   let o = 0;
@@ -393,7 +393,7 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
         rowSlot[r] = nRows;
         rows[nRows++] = r;
       }
-      yTmpOff[e] = rowSlot[r] * PW * 4;
+      yTmpOff[e] = rowSlot[r] * PW * LANES;
       ay.w[e] *= inv;
     }
     for (let i = 0; i < nRows; i++) rowSlot[rows[i]] = -1;
@@ -401,10 +401,14 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
   }
 }
 
+/** Channels processed together by {@link alignChannels}: they share every index and weight load. */
+const LANES = 8;
+
 /**
  * One roi's bins for every channel: a horizontal pass interpolates each touched
- * row at every column bin (`tmp`, 4 channels interleaved), then a vertical pass
- * combines rows per output bin. Writes `C * PH * PW` values from `o`.
+ * row at every column bin (`tmp`, 8 channels interleaved), then a vertical pass
+ * combines rows per output bin. Past the last channel the extra lanes repeat it
+ * (the same value is written again). Writes `C * PH * PW` values from `o`.
  */
 function alignChannels(
   input: Float32Array | Float64Array,
@@ -427,27 +431,42 @@ function alignChannels(
   o: number,
 ): number {
   const bins = PH * PW;
-  for (let c = 0; c < C; c += 4) {
-    // Four channels per pass share every index and weight load; past the last
-    // channel the extra lanes repeat it (same value written twice).
+  for (let c = 0; c < C; c += LANES) {
+    const c0 = c;
     const c1 = Math.min(c + 1, C - 1);
     const c2 = Math.min(c + 2, C - 1);
     const c3 = Math.min(c + 3, C - 1);
-    const b0 = base + c * plane;
+    const c4 = Math.min(c + 4, C - 1);
+    const c5 = Math.min(c + 5, C - 1);
+    const c6 = Math.min(c + 6, C - 1);
+    const c7 = Math.min(c + 7, C - 1);
+    const b0 = base + c0 * plane;
     const b1 = base + c1 * plane;
     const b2 = base + c2 * plane;
     const b3 = base + c3 * plane;
+    const b4 = base + c4 * plane;
+    const b5 = base + c5 * plane;
+    const b6 = base + c6 * plane;
+    const b7 = base + c7 * plane;
     for (let i = 0, t = 0; i < nRows; i++) {
       const r = rows[i] * W;
       const r0 = b0 + r;
       const r1 = b1 + r;
       const r2 = b2 + r;
       const r3 = b3 + r;
-      for (let pw = 0; pw < PW; pw++, t += 4) {
+      const r4 = b4 + r;
+      const r5 = b5 + r;
+      const r6 = b6 + r;
+      const r7 = b7 + r;
+      for (let pw = 0; pw < PW; pw++, t += LANES) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let e = xStart[pw], end = xStart[pw + 1]; e < end; e++) {
           const w = xW[e];
           const col = xIdx[e];
@@ -455,37 +474,61 @@ function alignChannels(
           s1 += w * input[r1 + col];
           s2 += w * input[r2 + col];
           s3 += w * input[r3 + col];
+          s4 += w * input[r4 + col];
+          s5 += w * input[r5 + col];
+          s6 += w * input[r6 + col];
+          s7 += w * input[r7 + col];
         }
-        tmp[t] = s0;
+        tmp[t + 0] = s0;
         tmp[t + 1] = s1;
         tmp[t + 2] = s2;
         tmp[t + 3] = s3;
+        tmp[t + 4] = s4;
+        tmp[t + 5] = s5;
+        tmp[t + 6] = s6;
+        tmp[t + 7] = s7;
       }
     }
-    const o0 = o + c * bins;
+    const o0 = o + c0 * bins;
     const o1 = o + c1 * bins;
     const o2 = o + c2 * bins;
     const o3 = o + c3 * bins;
+    const o4 = o + c4 * bins;
+    const o5 = o + c5 * bins;
+    const o6 = o + c6 * bins;
+    const o7 = o + c7 * bins;
     for (let ph = 0, bin = 0; ph < PH; ph++) {
       const e0 = yStart[ph];
       const e1 = yStart[ph + 1];
-      for (let pw4 = 0; pw4 < 4 * PW; pw4 += 4, bin++) {
+      for (let u0 = 0; u0 < LANES * PW; u0 += LANES, bin++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let e = e0; e < e1; e++) {
           const w = yW[e];
-          const u = yTmpOff[e] + pw4;
-          s0 += w * tmp[u];
+          const u = yTmpOff[e] + u0;
+          s0 += w * tmp[u + 0];
           s1 += w * tmp[u + 1];
           s2 += w * tmp[u + 2];
           s3 += w * tmp[u + 3];
+          s4 += w * tmp[u + 4];
+          s5 += w * tmp[u + 5];
+          s6 += w * tmp[u + 6];
+          s7 += w * tmp[u + 7];
         }
         out[o0 + bin] = s0;
         out[o1 + bin] = s1;
         out[o2 + bin] = s2;
         out[o3 + bin] = s3;
+        out[o4 + bin] = s4;
+        out[o5 + bin] = s5;
+        out[o6 + bin] = s6;
+        out[o7 + bin] = s7;
       }
     }
   }
@@ -566,7 +609,7 @@ export function roiPool(x: Tensor, boxes: RoiBoxes, opts: RoiPoolOptions): Tenso
   return new Tensor(out, plan.outShape, plan.dtype);
 }
 
-/** One roi's windows for every channel, four channels per pass (see {@link alignChannels}). */
+/** One roi's windows for every channel, four channels per pass sharing the window loops. */
 function maxPoolChannels(input: Float32Array | Float64Array, base: number, C: number, plane: number, W: number, bins: number, win: Int32Array, out: Float32Array | Float64Array, o: number): void {
   for (let c = 0; c < C; c += 4) {
     const c1 = Math.min(c + 1, C - 1);
