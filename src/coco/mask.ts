@@ -77,39 +77,34 @@ function checkRuns(R: Rle, name: string): void {
 
 /**
  * Runs of a column-major walk over `data`: pixel (y, x) is `data[offset + y*sy + x*sx]`.
- * Two passes (count, then fill) keep memory at one uint32 per run.
+ * One pass into a buffer that doubles as needed (a mask has far fewer runs than pixels).
  */
 function encodeStrided(data: ArrayLike<number>, offset: number, h: number, w: number, sy: number, sx: number): Uint32Array {
-  let k = 1;
+  let cnts: Uint32Array = new Uint32Array(64);
+  let k = 0;
   let p = 0;
+  let start = 0;
+  const contiguous = sy === 1 && sx === h;
   for (let x = 0; x < w; x++) {
     const col = offset + x * sx;
+    const base = x * h;
     for (let y = 0; y < h; y++) {
-      const v = data[col + y * sy] !== 0 ? 1 : 0;
-      if (v !== p) {
-        k++;
-        p = v;
-      }
+      if ((data[contiguous ? col + y : col + y * sy] !== 0 ? 1 : 0) === p) continue;
+      if (k === cnts.length) cnts = grow(cnts);
+      cnts[k++] = base + y - start;
+      start = base + y;
+      p ^= 1;
     }
   }
-  const cnts = new Uint32Array(k);
-  k = 0;
-  p = 0;
-  let c = 0;
-  for (let x = 0; x < w; x++) {
-    const col = offset + x * sx;
-    for (let y = 0; y < h; y++) {
-      const v = data[col + y * sy] !== 0 ? 1 : 0;
-      if (v !== p) {
-        cnts[k++] = c;
-        c = 0;
-        p = v;
-      }
-      c++;
-    }
-  }
-  cnts[k] = c;
-  return cnts;
+  if (k === cnts.length) cnts = grow(cnts);
+  cnts[k++] = h * w - start;
+  return cnts.slice(0, k);
+}
+
+function grow(a: Uint32Array): Uint32Array {
+  const out = new Uint32Array(2 * a.length);
+  out.set(a);
+  return out;
 }
 
 /**
@@ -361,6 +356,41 @@ function cInt(x: number): number {
   return x > -2147483649 && x < 2147483648 ? Math.trunc(x) | 0 : INT_MIN;
 }
 
+/** Scaled x of boundary point t of an edge (maskApi.c `u[m]`): exact on flat edges, rounded on steep ones. */
+function walkU(flat: boolean, xs: number, s: number, t: number): number {
+  return flat ? xs + t : cInt(xs + s * t + 0.5);
+}
+
+/** Scaled y of boundary point t of an edge (maskApi.c `v[m]`). */
+function walkV(flat: boolean, ys: number, s: number, t: number): number {
+  return flat ? cInt(ys + s * t + 0.5) : ys + t;
+}
+
+/** The column-boundary crossings of rleFrPoly, as pixel indices `x*h + y`. */
+class Crossings {
+  data: Uint32Array = new Uint32Array(64);
+  n = 0;
+  constructor(
+    readonly h: number,
+    readonly w: number,
+  ) {}
+
+  /** maskApi.c's test on one boundary step from (ua, va) to (ub, vb), walk order, scaled coordinates. */
+  visit(ua: number, va: number, ub: number, vb: number): void {
+    if (ub === ua) return;
+    let xd = ub < ua ? ub : ub - 1;
+    xd = (xd + 0.5) / 5 - 0.5;
+    if (Math.floor(xd) !== xd || xd < 0 || xd > this.w - 1) return;
+    let yd = vb < va ? vb : va;
+    yd = (yd + 0.5) / 5 - 0.5;
+    if (yd < 0) yd = 0;
+    else if (yd > this.h) yd = this.h;
+    yd = Math.ceil(yd);
+    if (this.n === this.data.length) this.data = grow(this.data);
+    this.data[this.n++] = xd * this.h + yd;
+  }
+}
+
 /**
  * Rasterises one polygon `[x0, y0, x1, y1, ...]` exactly like maskApi.c
  * `rleFrPoly`: vertices scaled by 5 and rounded with `(int)(5*x + .5)`
@@ -369,9 +399,9 @@ function cInt(x: number): number {
  * trailing coordinate is ignored; fewer than one vertex, or h or w zero,
  * gives an empty mask. Coordinates must be finite with |5x| < 2^30.
  *
- * The C code stores every boundary point; this walk visits only the points
- * whose crossings can land inside the image (binary search along steep
- * edges), so huge coordinates cost time in the image size, not the edge length.
+ * The C code stores every boundary point; this walk visits only the steps
+ * that straddle a pixel centre inside the image (binary search along steep
+ * edges), so huge coordinates cost time in the image width, not the edge length.
  */
 export function rleFrPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
   checkSize(h, w, 'rleFrPoly');
@@ -390,27 +420,7 @@ export function rleFrPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
   X[k] = X[0];
   Y[k] = Y[0];
 
-  let cross = new Uint32Array(64);
-  let nc = 0;
-  // one boundary step from point (ua, va) to (ub, vb), in walk order (u = x, v = y, scaled)
-  const visit = (ua: number, va: number, ub: number, vb: number): void => {
-    if (ub === ua) return;
-    let xd = ub < ua ? ub : ub - 1;
-    xd = (xd + 0.5) / 5 - 0.5;
-    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) return;
-    let yd = vb < va ? vb : va;
-    yd = (yd + 0.5) / 5 - 0.5;
-    if (yd < 0) yd = 0;
-    else if (yd > h) yd = h;
-    yd = Math.ceil(yd);
-    if (nc === cross.length) {
-      const grown = new Uint32Array(2 * nc);
-      grown.set(cross);
-      cross = grown;
-    }
-    cross[nc++] = xd * h + yd;
-  };
-
+  const cross = new Crossings(h, w);
   let pu = 0;
   let pv = 0;
   for (let j = 0; j < k; j++) {
@@ -429,48 +439,48 @@ export function rleFrPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
     const n = flat ? dx : dy;
     // 0/0 = NaN on a zero-length edge, as in C
     const s = flat ? (ye - ys) / dx : (xe - xs) / dy;
-    const U = (t: number): number => (flat ? xs + t : cInt(xs + s * t + 0.5));
-    const V = (t: number): number => (flat ? cInt(ys + s * t + 0.5) : ys + t);
     // the C walk runs d = 0..n with t = flip ? n - d : d
     const t0 = flip ? n : 0;
-    if (j > 0) visit(pu, pv, U(t0), V(t0));
-    const dir = U(n) > U(0) ? 1 : U(n) < U(0) ? -1 : 0;
-    if (dir !== 0) {
-      // key(t) = dir*U(t) increases with t; a step t -> t+1 can cross a pixel
-      // centre q = 5x+2 inside the image only if key(t) <= KH and key(t+1) >= KL
-      const KL = dir > 0 ? 2 : -(5 * w - 3);
-      const KH = dir > 0 ? 5 * w - 3 : -2;
-      const firstGE = (c: number, lo: number): number => {
-        let hi = n + 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (dir * U(mid) >= c) hi = mid;
-          else lo = mid + 1;
+    if (j > 0) cross.visit(pu, pv, walkU(flat, xs, s, t0), walkV(flat, ys, s, t0));
+    const u0 = walkU(flat, xs, s, 0);
+    const un = walkU(flat, xs, s, n);
+    if (un !== u0) {
+      // U is monotone in t. A step can only yield a crossing at a pixel centre
+      // q = 5x + 2 (0 <= x < w) that it straddles (q between its two U values,
+      // upper one excluded), so find, for each such q inside the edge's range,
+      // the step straddling it: directly on flat edges (U = xs + t), by binary
+      // search on steep ones; visit() then applies the C rule to that step.
+      const dir = un > u0 ? 1 : -1;
+      const lo = Math.max(2, Math.min(u0, un));
+      const hi = Math.min(5 * w - 3, Math.max(u0, un) - 1);
+      for (let q = lo + ((((2 - lo) % 5) + 5) % 5); q <= hi; q += 5) {
+        let t1: number;
+        if (flat) t1 = q + 1 - xs;
+        else {
+          // first t with dir*U(t) >= c: U(t) > q when increasing, U(t) <= q when decreasing
+          const c = dir > 0 ? q + 1 : -q;
+          let a = 1;
+          let b = n;
+          while (a < b) {
+            const mid = (a + b) >>> 1;
+            if (dir * cInt(xs + s * mid + 0.5) >= c) b = mid;
+            else a = mid + 1;
+          }
+          t1 = a;
         }
-        return lo;
-      };
-      const tEnd = Math.min(n - 1, firstGE(KH + 1, 0) - 1);
-      let t = Math.max(0, firstGE(KL, 0) - 1);
-      while (t <= tEnd) {
-        const key = dir * U(t);
-        let t1 = t + 1;
-        if (dir * U(t1) === key) {
-          t1 = firstGE(key + 1, t + 2);
-          if (t1 > n) break;
-        }
-        if (t1 - 1 > tEnd) break;
-        if (flip) visit(U(t1), V(t1), U(t1 - 1), V(t1 - 1));
-        else visit(U(t1 - 1), V(t1 - 1), U(t1), V(t1));
-        t = t1;
+        const ta = flip ? t1 : t1 - 1;
+        const tb = flip ? t1 - 1 : t1;
+        cross.visit(walkU(flat, xs, s, ta), walkV(flat, ys, s, ta), walkU(flat, xs, s, tb), walkV(flat, ys, s, tb));
       }
     }
     const tn = flip ? 0 : n;
-    pu = U(tn);
-    pv = V(tn);
+    pu = walkU(flat, xs, s, tn);
+    pv = walkV(flat, ys, s, tn);
   }
 
+  const nc = cross.n;
   const a = new Uint32Array(nc + 1);
-  a.set(cross.subarray(0, nc));
+  a.set(cross.data.subarray(0, nc));
   a[nc] = h * w;
   a.sort();
   let p = 0;
