@@ -18,7 +18,7 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 function evalCase(kind: 'bbox' | 'segm', label: string): BenchCase {
   let gt: COCO;
   let dt: COCO;
-  let stats: number[] = [];
+  let last: COCOeval | null = null;
   return {
     family: 'coco',
     name: `COCOeval ${kind} evaluate+accumulate, ${label}`,
@@ -37,10 +37,11 @@ function evalCase(kind: 'bbox' | 'segm', label: string): BenchCase {
           const E = new COCOeval(gt, dt, kind as IouType);
           E.evaluate();
           E.accumulate();
-          stats = E.summarize({ log: () => {} });
+          last = E;
         },
         after() {
           const heap = process.memoryUsage();
+          const stats = last!.summarize({ log: () => {} });
           console.log(`    [${kind}] AP ${stats[0].toFixed(3)}; peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} (whole process), heap used ${mb(heap.heapUsed)}, array buffers ${mb(heap.arrayBuffers)}`);
         },
       },
