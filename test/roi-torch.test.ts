@@ -46,7 +46,7 @@ function scene(channelsPerBin: boolean): fc.Arbitrary<Scene> {
       ph: fc.integer({ min: 1, max: 4 }),
       pw: fc.integer({ min: 1, max: 4 }),
       seed: fc.nat(),
-      scale: fc.constantFrom(0.25, 0.5, 1, 1 / 16, 2),
+      scale: fc.constantFrom(0.25, 0.5, 1, 1 / 16, 2, -0.5),
       samplingRatio: fc.integer({ min: -1, max: 4 }),
       aligned: fc.boolean(),
       asList: fc.boolean(),
