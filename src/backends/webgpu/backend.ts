@@ -2,6 +2,7 @@ import { DTypeError, fmtShape, shapeSize, Tensor, ValueError, VisionOpsError } f
 import { BufferPool, type GPUMemoryInfo } from './pool';
 import { foldWorkgroups, PipelineCache, sliceOf, type BufferSlice } from './program';
 import { GPUTensor, type GPUDType, type GPUTensorOwner } from './tensor';
+import { conv2dGPU, convTranspose2dGPU, type GPUConv2dOptions, type GPUConvTranspose2dOptions } from './kernels/conv';
 import {
   BufferUsage,
   MapMode,
@@ -73,6 +74,8 @@ export interface WebGPUBackendLimits {
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const UNIFORM_USAGE = BufferUsage.UNIFORM | BufferUsage.COPY_DST;
 const STAGING_USAGE = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
+/** Compiled pipelines per device, shared by every backend over it (compiling is slow, on SwiftShader seconds). */
+const pipelineCaches = new WeakMap<GPUDeviceLike, PipelineCache<GPUComputePipelineLike>>();
 const LIMIT_NAMES = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const;
 
 /**
@@ -155,9 +158,14 @@ export class WebGPUBackend implements GPUTensorOwner {
     this.onFallback = options.onFallback ?? ((_op, message) => console.warn(message));
     this.validate = options.validate ?? false;
     this.pool = new BufferPool(device, options.maxPooledBytes ?? 256 * 2 ** 20);
-    this.pipelines = new PipelineCache((code) =>
-      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } }),
-    );
+    let cache = pipelineCaches.get(device);
+    if (!cache) {
+      cache = new PipelineCache((code) =>
+        device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } }),
+      );
+      pipelineCaches.set(device, cache);
+    }
+    this.pipelines = cache;
     device.lost.then((info) => {
       this.lostInfo = info;
     });
@@ -328,7 +336,33 @@ export class WebGPUBackend implements GPUTensorOwner {
     if (this.disposed) throw new ValueError(`${op}(): this WebGPU backend was disposed`);
   }
 
-  /** Number of compiled pipelines (one per distinct kernel variant). */
+  /** GPU `conv2d`: input `[N, C_in, H, W]` (or 3-D), weight `[C_out, C_in / groups, kH, kW]`; see the CPU {@link conv2d}. */
+  conv2d(x: GPUInput, weight: GPUInput, options: GPUConv2dOptions = {}): Promise<GPUTensor> {
+    return this.op('conv2d', { input: x, weight, bias: options.bias }, () => conv2dGPU(this, x, weight, options));
+  }
+
+  /** GPU `convTranspose2d`: weight `[C_in, C_out / groups, kH, kW]`; see the CPU {@link convTranspose2d}. */
+  convTranspose2d(x: GPUInput, weight: GPUInput, options: GPUConvTranspose2dOptions = {}): Promise<GPUTensor> {
+    return this.op('convTranspose2d', { input: x, weight, bias: options.bias }, () => convTranspose2dGPU(this, x, weight, options));
+  }
+
+  /**
+   * Checks that tensor arguments are tensors (a bad one would otherwise fail
+   * inside a resolver with a TypeError) and the backend is usable, then runs the
+   * op; argument errors surface as a rejected promise, like GPU errors.
+   */
+  private async op<T>(op: string, tensors: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+    this.checkAlive(op);
+    for (const [name, t] of Object.entries(tensors)) {
+      if (t === undefined || t === null) continue;
+      if (!(t instanceof GPUTensor) && !(t instanceof Tensor)) {
+        throw new ValueError(`${op}(): argument '${name}' must be a GPUTensor or a Tensor, got ${String(t)}`);
+      }
+    }
+    return run();
+  }
+
+  /** Number of compiled pipelines on this device (one per distinct kernel variant). */
   get pipelineCount(): number {
     return this.pipelines.size;
   }

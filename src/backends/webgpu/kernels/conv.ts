@@ -1,0 +1,327 @@
+/**
+ * conv2d and convTranspose2d on the GPU. Argument checks and output geometry
+ * come from the CPU op's resolvers ({@link resolveConv2d},
+ * {@link resolveConvTranspose2d}), so both backends accept and reject the same calls.
+ */
+import {
+  resolveConv2d,
+  resolveConvTranspose2d,
+  type Conv2dParams,
+  type Conv2dPlan,
+  type ConvTranspose2dParams,
+} from '../../../ops/conv';
+import type { GPUInput, WebGPUBackend, Dispatch } from '../backend';
+import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import type { GPUTensor } from '../tensor';
+
+export interface GPUConv2dOptions extends Conv2dParams {
+  bias?: GPUInput | null;
+}
+
+export interface GPUConvTranspose2dOptions extends ConvTranspose2dParams {
+  bias?: GPUInput | null;
+}
+
+const convParams = params({
+  cIn: 'u32', H: 'u32', W: 'u32', cOut: 'u32', cInG: 'u32', cOutG: 'u32', groups: 'u32',
+  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32', dh: 'u32', dw: 'u32', pt: 'i32', pl: 'i32',
+  outH: 'u32', outW: 'u32', xShift: 'u32', wShift: 'u32', bShift: 'u32', yShift: 'u32', mBase: 'u32', total: 'u32',
+});
+type ConvValues = Parameters<typeof convParams.pack>[0];
+
+/** Tile of the implicit GEMM: 64 output positions x 64 output channels, K in steps of 16; 16x16 threads, 4x4 each. */
+const BM = 64;
+const BN = 64;
+
+function bindings(hasBias: boolean, outBinding: number): string {
+  return `@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : ''}
+@group(0) @binding(${outBinding}) var<storage, read_write> Y: array<f32>;`;
+}
+
+/**
+ * Implicit-GEMM convolution: rows are output positions of one image and group,
+ * columns output channels, the reduction runs over (input channel, ky, kx).
+ * Each K step stages a 16 x 64 im2col tile (zero outside the padded input) and a
+ * 16 x 64 weight tile in workgroup memory; every thread keeps a 4 x 4 block of
+ * accumulators, reading rows strided by 16 so that neighbouring threads write
+ * neighbouring output positions.
+ */
+function gemmShader(hasBias: boolean): string {
+  return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
+const BM = ${BM}u;
+const BN = ${BN}u;
+const BK = 16u;
+var<workgroup> As: array<f32, ${16 * BM}>;
+var<workgroup> Bs: array<f32, ${16 * BN}>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let M = p.outH * p.outW;
+  let khw = p.kh * p.kw;
+  let K = p.cInG * khw;
+  let plane = p.H * p.W;
+  let m0 = p.mBase + wg.x * BM;
+  let n0 = wg.y * BN;
+  let img = wg.z / p.groups;
+  let g = wg.z % p.groups;
+  let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
+  let wBase = p.wShift + g * p.cOutG * K;
+  // This thread stages im2col column aRow (one output position) at K rows aK0 + 4r,
+  // and weight row bK (one K index) for output channels bN0 + 16r.
+  let aCol = li % BM;
+  let aK0 = li / BM;
+  let am = m0 + aCol;
+  let oy = i32((am / p.outW) * p.sh) - p.pt;
+  let ox = i32((am % p.outW) * p.sw) - p.pl;
+  let bK = li % BK;
+  let bN0 = li / BK;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+${[0, 1, 2, 3].map((r) => `    {
+      let kk = aK0 + ${4 * r}u;
+      let k = k0 + kk;
+      var v = 0.0;
+      if (k < K && am < M) {
+        let ci = k / khw;
+        let rem = k % khw;
+        let iy = oy + i32((rem / p.kw) * p.dh);
+        let ix = ox + i32((rem % p.kw) * p.dw);
+        if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
+          v = X[xBase + ci * plane + u32(iy) * p.W + u32(ix)];
+        }
+      }
+      As[kk * BM + aCol] = v;
+    }
+    {
+      let nn = bN0 + ${16 * r}u;
+      var v = 0.0;
+      if (n0 + nn < p.cOutG && k0 + bK < K) {
+        v = Wt[wBase + (n0 + nn) * K + k0 + bK];
+      }
+      Bs[bK * BN + nn] = v;
+    }`).join('\n')}
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let ar = kk * BM + lid.x;
+      let br = kk * BN + lid.y;
+      let a = vec4f(As[ar], As[ar + 16u], As[ar + 32u], As[ar + 48u]);
+      let b = vec4f(Bs[br], Bs[br + 16u], Bs[br + 32u], Bs[br + 48u]);
+      acc0 = fma(vec4f(a.x), b, acc0);
+      acc1 = fma(vec4f(a.y), b, acc1);
+      acc2 = fma(vec4f(a.z), b, acc2);
+      acc3 = fma(vec4f(a.w), b, acc3);
+    }
+    workgroupBarrier();
+  }
+  let accs = array<vec4f, 4>(acc0, acc1, acc2, acc3);
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + lid.y + 16u * j;
+    if (n >= p.cOutG) { continue; }
+    let co = g * p.cOutG + n;
+    ${hasBias ? 'let bv = Bias[p.bShift + co];' : 'let bv = 0.0;'}
+    let yBase = p.yShift + (img * p.cOut + co) * M;
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + lid.x + 16u * i;
+      if (m < M) { Y[yBase + m] = accs[i][j] + bv; }
+    }
+  }
+}
+`;
+}
+
+/** One thread per output element: for depthwise and other convs with few channels per group. */
+function directShader(hasBias: boolean): string {
+  return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let M = p.outH * p.outW;
+  let m = e % M;
+  let t = e / M;
+  let co = t % p.cOut;
+  let img = t / p.cOut;
+  let g = co / p.cOutG;
+  let plane = p.H * p.W;
+  let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
+  let wBase = p.wShift + co * p.cInG * p.kh * p.kw;
+  let oy = i32((m / p.outW) * p.sh) - p.pt;
+  let ox = i32((m % p.outW) * p.sw) - p.pl;
+  ${hasBias ? 'var acc = Bias[p.bShift + co];' : 'var acc = 0.0;'}
+  for (var ci = 0u; ci < p.cInG; ci++) {
+    for (var ky = 0u; ky < p.kh; ky++) {
+      let iy = oy + i32(ky * p.dh);
+      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      let xRow = xBase + ci * plane + u32(iy) * p.W;
+      let wRow = wBase + (ci * p.kh + ky) * p.kw;
+      for (var kx = 0u; kx < p.kw; kx++) {
+        let ix = ox + i32(kx * p.dw);
+        if (ix >= 0 && ix < i32(p.W)) { acc = fma(X[xRow + u32(ix)], Wt[wRow + kx], acc); }
+      }
+    }
+  }
+  Y[p.yShift + e] = acc;
+}
+`;
+}
+
+/**
+ * Transposed convolution as a gather: output (oy, ox) takes input (iy, ix)
+ * through tap (ky, kx) when `oy + pad - ky*dilation` is a non-negative multiple
+ * of the stride below `H * stride`.
+ */
+function transposedShader(hasBias: boolean): string {
+  return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let M = p.outH * p.outW;
+  let m = e % M;
+  let t = e / M;
+  let co = t % p.cOut;
+  let img = t / p.cOut;
+  let g = co / p.cOutG;
+  let cog = co % p.cOutG;
+  let plane = p.H * p.W;
+  let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
+  let khw = p.kh * p.kw;
+  let wBase = p.wShift + (g * p.cInG * p.cOutG + cog) * khw;
+  let oy = i32(m / p.outW) + p.pt;
+  let ox = i32(m % p.outW) + p.pl;
+  ${hasBias ? 'var acc = Bias[p.bShift + co];' : 'var acc = 0.0;'}
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = oy - i32(ky * p.dh);
+    if (ty < 0 || ty % i32(p.sh) != 0) { continue; }
+    let iy = u32(ty) / p.sh;
+    if (iy >= p.H) { continue; }
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = ox - i32(kx * p.dw);
+      if (tx < 0 || tx % i32(p.sw) != 0) { continue; }
+      let ix = u32(tx) / p.sw;
+      if (ix >= p.W) { continue; }
+      let xi = xBase + iy * p.W + ix;
+      let wi = wBase + ky * p.kw + kx;
+      for (var ci = 0u; ci < p.cInG; ci++) {
+        acc = fma(X[xi + ci * plane], Wt[wi + ci * p.cOutG * khw], acc);
+      }
+    }
+  }
+  Y[p.yShift + e] = acc;
+}
+`;
+}
+
+interface Geometry {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  cInG: number;
+  cOutG: number;
+  groups: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+  outShape: number[];
+}
+
+type Kernel = 'gemm' | 'direct' | 'transposed';
+
+/** Picks the tiled GEMM when the output-channel and reduction extents fill its tiles reasonably. */
+function conv2dKernel(plan: Conv2dPlan): Kernel {
+  return plan.cOutG >= 16 && plan.cInG * plan.kh * plan.kw >= 16 ? 'gemm' : 'direct';
+}
+
+async function runConv(
+  b: WebGPUBackend,
+  op: string,
+  kernel: Kernel,
+  geo: Geometry,
+  x: GPUInput,
+  weight: GPUInput,
+  bias: GPUInput | null,
+): Promise<GPUTensor> {
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const Wt = b.input(op, 'weight', weight, temps);
+    const B = bias ? b.input(op, 'bias', bias, temps) : null;
+    const out = b.empty(geo.outShape, 'float32', op);
+    const M = geo.outH * geo.outW;
+    const inImage = geo.cIn * geo.h * geo.w;
+    const outImage = geo.cOut * M;
+    if (geo.n * outImage === 0) return out;
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    unitsPerChunk(op, 1, [Wt.numel * 4], maxBytes, 'weight tensor');
+    const maxWG = b.limits.maxWorkgroupsPerDimension;
+    let perChunk = unitsPerChunk(op, geo.n, [inImage * 4, outImage * 4], maxBytes, 'image');
+    if (kernel === 'gemm') perChunk = Math.max(1, Math.min(perChunk, Math.floor(maxWG / geo.groups)));
+    const code = kernel === 'gemm' ? gemmShader(B !== null) : kernel === 'direct' ? directShader(B !== null) : transposedShader(B !== null);
+    const w = b.slice(Wt);
+    const bs = B ? b.slice(B) : null;
+    const dispatches: Dispatch[] = [];
+    for (let n0 = 0; n0 < geo.n; n0 += perChunk) {
+      const nc = Math.min(perChunk, geo.n - n0);
+      const xs = b.slice(X, n0 * inImage, nc * inImage);
+      const ys = b.slice(out, n0 * outImage, nc * outImage);
+      const values: ConvValues = {
+        cIn: geo.cIn, H: geo.h, W: geo.w, cOut: geo.cOut, cInG: geo.cInG, cOutG: geo.cOutG, groups: geo.groups,
+        kh: geo.kh, kw: geo.kw, sh: geo.strideH, sw: geo.strideW, dh: geo.dilationH, dw: geo.dilationW,
+        pt: geo.padTop, pl: geo.padLeft, outH: geo.outH, outW: geo.outW,
+        xShift: xs.shift, wShift: w.shift, bShift: bs ? bs.shift : 0, yShift: ys.shift, mBase: 0, total: nc * outImage,
+      };
+      const bindingsList = [xs.slice, w.slice, ...(bs ? [bs.slice] : []), ys.slice];
+      if (kernel === 'gemm') {
+        // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
+        const tilesM = Math.ceil(M / BM);
+        for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
+          const tiles = Math.min(maxWG, tilesM - t0);
+          dispatches.push({
+            code,
+            uniforms: convParams.pack({ ...values, mBase: t0 * BM }),
+            bindings: bindingsList,
+            workgroups: [tiles, Math.ceil(geo.cOutG / BN), nc * geo.groups],
+          });
+        }
+      } else {
+        dispatches.push({ code, uniforms: convParams.pack(values), bindings: bindingsList, workgroups: Math.ceil((nc * outImage) / 256) });
+      }
+    }
+    await b.run(dispatches);
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+/** GPU {@link conv2d}: same options and checks; float32 accumulation (see docs/webgpu.md for tolerances). */
+export function conv2dGPU(b: WebGPUBackend, x: GPUInput, weight: GPUInput, options: GPUConv2dOptions = {}): Promise<GPUTensor> {
+  const bias = options.bias ?? null;
+  const plan = resolveConv2d(x.shape, weight.shape, { ...options, biasShape: bias?.shape ?? null });
+  const geo: Geometry = { ...plan, cOut: plan.outC };
+  return runConv(b, 'conv2d', conv2dKernel(plan), geo, x, weight, bias);
+}
+
+/** GPU {@link convTranspose2d}: same options and checks. */
+export function convTranspose2dGPU(b: WebGPUBackend, x: GPUInput, weight: GPUInput, options: GPUConvTranspose2dOptions = {}): Promise<GPUTensor> {
+  const bias = options.bias ?? null;
+  const plan = resolveConvTranspose2d(x.shape, weight.shape, { ...options, biasShape: bias?.shape ?? null });
+  const geo: Geometry = { ...plan, padTop: plan.padH, padLeft: plan.padW };
+  return runConv(b, 'convTranspose2d', 'transposed', geo, x, weight, bias);
+}

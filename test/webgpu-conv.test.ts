@@ -1,0 +1,175 @@
+/**
+ * GPU conv2d / convTranspose2d against the CPU kernels on fast-check-generated
+ * geometry. Tolerance: the CPU accumulates in float64, the GPU in float32 with
+ * fma in its own order, so each output may differ by the worst-case float32
+ * summation bound 2 (K + 2) u S + u |y| (u = 2^-24, S = sum |x||w| + |b|,
+ * K = taps per output), the same bound test/conv-tolerance.ts uses against torch.
+ */
+import fc from 'fast-check';
+import { beforeAll, expect, it } from 'vitest';
+import { conv2d, convTranspose2d, resolveConv2d, resolveConvTranspose2d } from '../src/ops/conv';
+import { randn, Tensor } from '../src/tensor';
+import type { WebGPUBackend } from '../src/backends/webgpu';
+import { expectConvClose } from './conv-tolerance';
+import { describeGPU, testBackend } from './helpers/webgpu';
+
+let gpu: WebGPUBackend;
+/** Bindings of at most 2 KiB and 3 workgroups per dimension: forces batch splits, tile loops and folded launches. */
+let tiny: WebGPUBackend;
+
+beforeAll(async () => {
+  gpu = await testBackend();
+  tiny = await testBackend({ maxBindingBytes: 2048, maxWorkgroupsPerDimension: 3 });
+});
+
+const seedArb = fc.integer({ min: 1, max: 2 ** 31 - 1 });
+
+function convCase(kind: 'gemm' | 'direct') {
+  return fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cInG: kind === 'gemm' ? fc.integer({ min: 2, max: 6 }) : fc.integer({ min: 1, max: 3 }),
+    cOutG: kind === 'gemm' ? fc.integer({ min: 16, max: 40 }) : fc.integer({ min: 1, max: 15 }),
+    h: fc.integer({ min: 1, max: kind === 'gemm' ? 11 : 17 }),
+    w: fc.integer({ min: 1, max: kind === 'gemm' ? 11 : 17 }),
+    kh: fc.integer({ min: 1, max: 5 }),
+    kw: fc.integer({ min: 1, max: 5 }),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })),
+    padding: fc.oneof(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), fc.constant('same' as const)),
+    bias: fc.boolean(),
+    seed: seedArb,
+  });
+}
+
+function pick(b: number, bytes: number[]): WebGPUBackend {
+  // (bytes lists one image's input and output and the whole weight)
+  // The tiny backend only when one image fits its bindings, so it splits rather than refuses.
+  return b % 2 === 0 && Math.max(...bytes) <= 2048 - 256 ? tiny : gpu;
+}
+
+async function checkConv2d(c: ReturnType<typeof convCase> extends fc.Arbitrary<infer T> ? T : never): Promise<void> {
+  const stride = c.padding === 'same' ? 1 : c.stride;
+  const xShape = [c.n, c.cInG * c.groups, c.h, c.w];
+  const wShape = [c.cOutG * c.groups, c.cInG, c.kh, c.kw];
+  let plan;
+  try {
+    plan = resolveConv2d(xShape, wShape, { stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
+  } catch {
+    return; // geometry torch rejects: covered by the error-agreement test
+  }
+  const x = randn(xShape, { generator: undefined });
+  const weight = randn(wShape);
+  const bias = c.bias ? randn([c.cOutG * c.groups]) : undefined;
+  const opts = { stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+  const expected = conv2d(x, weight, { ...opts, bias });
+  const b = pick(c.seed, [plan.cIn * plan.h * plan.w * 4, plan.outC * plan.outH * plan.outW * 4, weight.numel * 4]);
+  const y = await b.conv2d(b.upload(x), weight, { ...opts, bias });
+  const got = await y.read();
+  y.dispose();
+  expectConvClose('conv2d', got, expected, { x, weight, bias, ...opts }, JSON.stringify(c));
+}
+
+await describeGPU('webgpu conv2d parity', () => {
+  it('tiled implicit-GEMM path matches the CPU', async () => {
+    await fc.assert(fc.asyncProperty(convCase('gemm'), checkConv2d), { numRuns: 25 });
+  });
+
+  it('direct path (depthwise, few channels per group) matches the CPU', async () => {
+    await fc.assert(fc.asyncProperty(convCase('direct'), checkConv2d), { numRuns: 40 });
+  });
+
+  it('depthwise 3x3 with channel multiplier and a 3-D input', async () => {
+    const x = randn([6, 11, 13]);
+    const weight = randn([12, 1, 3, 3]);
+    const y = await gpu.conv2d(x, weight, { groups: 6, padding: 1, stride: [2, 1] });
+    expect(y.shape).toEqual([12, 6, 13]);
+    expectConvClose('conv2d', await y.read(), conv2d(x, weight, { groups: 6, padding: 1, stride: [2, 1] }), { x, weight, groups: 6, padding: 1, stride: [2, 1] });
+  });
+
+  it('keeps results on the device between ops and frees temporaries', async () => {
+    const x = gpu.upload(randn([2, 8, 9, 9]));
+    const w1 = gpu.upload(randn([20, 8, 3, 3]));
+    const w2 = gpu.upload(randn([4, 20, 1, 1]));
+    const before = gpu.memory().tensors;
+    const h = await gpu.conv2d(x, w1, { padding: 1 });
+    const y = await gpu.conv2d(h, w2);
+    expect(gpu.memory().tensors).toBe(before + 2);
+    const cpu = conv2d(conv2d(await x.read(), await w1.read(), { padding: 1 }), await w2.read());
+    const got = await y.read();
+    for (let i = 0; i < got.numel; i++) expect(Math.abs(got.data[i] - cpu.data[i])).toBeLessThan(1e-3 * (1 + Math.abs(cpu.data[i])));
+    for (const t of [x, w1, w2, h, y]) t.dispose();
+    expect(gpu.memory().tensors).toBe(before - 3);
+  });
+
+  it('rejects the calls the CPU op rejects, with the same error', async () => {
+    const bad: [number[], number[], object][] = [
+      [[1, 4, 8, 8], [6, 3, 3, 3], {}],
+      [[1, 4, 8, 8], [6, 2, 3, 3], { groups: 4 }],
+      [[1, 4, 2, 2], [6, 4, 3, 3], {}],
+      [[1, 4, 8, 8], [6, 4, 3, 3], { stride: 0 }],
+      [[1, 4, 8, 8], [6, 4, 3, 3], { padding: 'same', stride: 2 }],
+      [[4, 8, 8, 1, 1], [6, 4, 3, 3], {}],
+    ];
+    for (const [xs, ws, opts] of bad) {
+      const x = new Tensor(new Float32Array(xs.reduce((a, b) => a * b, 1)), xs, 'float32');
+      const w = new Tensor(new Float32Array(ws.reduce((a, b) => a * b, 1)), ws, 'float32');
+      let cpuErr: Error | null = null;
+      try {
+        conv2d(x, w, opts);
+      } catch (e) {
+        cpuErr = e as Error;
+      }
+      expect(cpuErr, JSON.stringify([xs, ws, opts])).not.toBeNull();
+      await expect(gpu.conv2d(x, w, opts)).rejects.toThrow(cpuErr!.message);
+    }
+    await expect(gpu.conv2d('x' as unknown as Tensor, randn([1, 1, 1, 1]))).rejects.toThrow(/must be a GPUTensor or a Tensor/);
+  });
+});
+
+function transposedCase() {
+  return fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cInG: fc.integer({ min: 1, max: 6 }),
+    cOutG: fc.integer({ min: 1, max: 6 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 4 }),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    outputPadding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    bias: fc.boolean(),
+    seed: seedArb,
+  });
+}
+
+await describeGPU('webgpu convTranspose2d parity', () => {
+  it('matches the CPU on generated geometry', async () => {
+    await fc.assert(
+      fc.asyncProperty(transposedCase(), async (c) => {
+        const xShape = [c.n, c.cInG * c.groups, c.h, c.w];
+        const wShape = [c.cInG * c.groups, c.cOutG, c.kh, c.kw];
+        const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, outputPadding: c.outputPadding, groups: c.groups };
+        let plan;
+        try {
+          plan = resolveConvTranspose2d(xShape, wShape, opts);
+        } catch {
+          return;
+        }
+        const x = randn(xShape);
+        const weight = randn(wShape);
+        const bias = c.bias ? randn([c.cOutG * c.groups]) : undefined;
+        const expected = convTranspose2d(x, weight, { ...opts, bias });
+        const b = pick(c.seed, [plan.cIn * plan.h * plan.w * 4, plan.cOut * plan.outH * plan.outW * 4, weight.numel * 4]);
+        const y = await b.convTranspose2d(x, weight, { ...opts, bias });
+        const got = await y.read();
+        y.dispose();
+        expectConvClose('conv_transpose2d', got, expected, { x, weight, bias, ...opts }, JSON.stringify(c));
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
