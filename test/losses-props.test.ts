@@ -16,6 +16,8 @@ import {
   sigmoidFocalLoss,
   smoothL1Loss,
   Tensor,
+  VisionOpsError,
+  type DType,
   type LossWithGrad,
   type Reduction,
 } from '../src';
@@ -108,6 +110,24 @@ function scalarLoss(p: Problem, x: Tensor): number {
   return s;
 }
 
+const ALL: Loss[] = [
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  sigmoidFocalLoss,
+  crossEntropy,
+  diceLoss,
+  mseLoss,
+  l1Loss,
+  smoothL1Loss,
+  huberLoss,
+  logCoshLoss,
+] as Loss[];
+
+/** A tensor of any dtype whose values are valid probabilities / class indices in [0, 3). */
+function anyTensor(shape: number[], dtype: DType, seed: number): Tensor {
+  return dtype === 'float32' || dtype === 'float64' ? rand(shape, { generator: new Generator(seed), dtype }) : randint(0, dtype === 'bool' ? 2 : 3, shape, { generator: new Generator(seed), dtype });
+}
+
 describe('loss properties', () => {
   it('unreduced losses are >= 0 and finite', () => {
     fc.assert(
@@ -182,6 +202,46 @@ describe('loss properties', () => {
         const logits = scaled(t.clone(), 60, -30);
         expect(diceLoss(logits, t, { p, eps, fromLogits: true, reduction: 'sum' }).item()).toBeLessThan((t.numel * 1e-13) / eps + 1e-12);
       }),
+    );
+  });
+
+  it('arbitrary arguments give a result or a typed error, never another exception', () => {
+    const dims = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 });
+    const dtype = fc.constantFrom<DType>('float32', 'float64', 'int32', 'uint8', 'bool');
+    const num = fc.oneof(fc.constantFrom(-100, -1, 0, 0.5, 1, 2, 1.5, NaN, Infinity), fc.double());
+    const options = fc.record(
+      {
+        reduction: fc.constantFrom('none', 'mean', 'sum', 'batchmean'),
+        grad: fc.boolean(),
+        weight: fc.tuple(dims, dtype),
+        posWeight: fc.tuple(dims, dtype),
+        ignoreIndex: num,
+        labelSmoothing: num,
+        alpha: num,
+        gamma: num,
+        beta: num,
+        delta: num,
+        p: num,
+        eps: num,
+        multiclass: fc.boolean(),
+        fromLogits: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: ALL.length - 1 }), dims, dims, dtype, dtype, options, fc.integer(), (k, s1, s2, d1, d2, o, seed) => {
+        const opts: Opts = { ...o };
+        for (const key of ['weight', 'posWeight'] as const) {
+          if (o[key]) opts[key] = anyTensor(o[key][0], o[key][1], seed + 1);
+        }
+        const target = anyTensor(s1.length && s2.length % 2 ? s1 : s2, d2, seed + 2);
+        try {
+          ALL[k](anyTensor(s1, d1, seed), target, opts);
+        } catch (e) {
+          expect(e, String(e)).toBeInstanceOf(VisionOpsError);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
