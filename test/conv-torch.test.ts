@@ -94,6 +94,30 @@ describe.skipIf(!hasTorch)(`conv vs live torch (${hasTorch ? 'torch found' : noT
     expect(outcomes.error).toBeGreaterThan(60);
   });
 
+  it('conv2d agrees on the Winograd path (3x3, stride 1, >= 8 channels per group)', async () => {
+    const outcomes = { ok: 0, error: 0 };
+    const wino = {
+      ...common,
+      cInG: small(8, 10),
+      cOutG: small(8, 11),
+      kh: fc.constant(3),
+      kw: fc.constant(3),
+      stride: fc.constant([1, 1] as [number, number]),
+      groups: small(1, 2),
+      cOutExtra: fc.constant(0),
+      h: small(1, 14),
+      w: small(1, 14),
+      padding: fc.oneof(fc.tuple(small(0, 4), small(0, 4)), fc.constant('same')),
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.record(wino), async (g) => {
+        await agree('conv2d', { ...tensors(g, false), padding: g.padding }, outcomes);
+      }),
+      { numRuns: 120 },
+    );
+    expect(outcomes.ok).toBeGreaterThan(60);
+  });
+
   it('conv_transpose2d agrees on random geometry, output padding / size and invalid arguments', async () => {
     const outcomes = { ok: 0, error: 0 };
     const extra = {

@@ -170,6 +170,20 @@ describe('conv properties', () => {
     }
   });
 
+  it('outputs whose window lies wholly in the padding are exactly the bias (Winograd and GEMM paths)', () => {
+    const gen = new Generator(5);
+    for (const c of [8, 3]) {
+      const x = randn([1, c, 3, 2], { generator: gen });
+      const w = randn([8, c, 3, 3], { generator: gen });
+      const bias = randn([8], { generator: gen });
+      const y = conv2d(x, w, { bias, padding: 4 });
+      // rows 0-1 / 7-8 and columns 0-1 / 6-7 of the 9 x 8 output see only padding
+      for (let o = 0; o < 8; o++) {
+        for (const [r, q] of [[0, 0], [1, 5], [8, 3], [4, 7], [3, 1]]) expect(y.get(0, o, r, q)).toBe(bias.get(o));
+      }
+    }
+  });
+
   it('reads strided (non-contiguous) inputs correctly', () => {
     const gen = new Generator(3);
     const x = randn([1, 5, 6, 4], { generator: gen }).permute(0, 1, 3, 2);

@@ -315,6 +315,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     const wd = weight.contiguous().data;
     const bd = bias ? bias.contiguous().data : null;
     if (plan.cInG === 1) conv2dDirect(plan, xd, wd, bd, out);
+    else if (useWinograd(plan)) conv2dWinograd(plan, xd, wd, bd, out);
     else conv2dGemm(plan, xd, wd, bd, out);
   }
   return new Tensor(out, plan.outShape, x.dtype);
@@ -396,6 +397,190 @@ function conv2dGemm(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArra
         }
       }
     }
+  }
+}
+
+/** Winograd tiles (of any dilation phase) per block: V and M blocks together stay within TILE_BUDGET. */
+function winogradTileBlock(p: Conv2dPlan): number {
+  return Math.floor(TILE_BUDGET / (36 * (p.cInG + roundUp(p.cOutG, MR))) / NR) * NR;
+}
+
+/**
+ * 3 x 3 stride-1 convs with enough channels use Winograd F(4x4, 3x3): 36 GEMMs over
+ * 6 x 6 input tiles need 4x fewer multiplies than im2col. All transforms run in
+ * float64, so the result stays far inside the float32 error bound of a direct sum.
+ */
+function useWinograd(p: Conv2dPlan): boolean {
+  return p.kh === 3 && p.kw === 3 && p.strideH === 1 && p.strideW === 1 && p.cInG >= 8 && p.cOutG >= 8 && winogradTileBlock(p) >= 4 * NR;
+}
+
+/**
+ * Winograd F(4x4, 3x3) (Lavin & Gray 2016): U = G g G^T per filter, V = B^T d B per
+ * 6 x 6 input tile and channel, M_xi = U_xi · V_xi for each of the 36 tile entries
+ * (packed GEMMs over channels), Y = A^T M A per 4 x 4 output tile. A dilated conv is
+ * dilation^2 independent 3 x 3 convs over interleaved phases (outputs oh = a + d*t read
+ * rows a - pad + d*(t + ki)), so tiles step by the dilation inside their phase.
+ */
+function conv2dWinograd(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
+  const { cInG: c, cOutG: m, groups, h, w: width, outH, outW, dilationH: dh, dilationW: dw, padTop, padLeft } = p;
+  const mPanels = Math.ceil(m / MR);
+  const tb = winogradTileBlock(p);
+  // Tile origins (first output row / column); the tile covers outputs origin + dilation * (0..3).
+  const origins: number[] = [];
+  for (let a = 0; a < Math.min(dh, outH); a++) {
+    for (let b = 0; b < Math.min(dw, outW); b++) {
+      const rows = Math.ceil((outH - a) / dh);
+      const cols = Math.ceil((outW - b) / dw);
+      for (let th = 0; th < rows; th += 4) for (let tw = 0; tw < cols; tw += 4) origins.push(a + th * dh, b + tw * dw);
+    }
+  }
+  const tiles = origins.length / 2;
+  // Outputs whose window lies wholly in the padding are exactly the bias (the transforms would leave ~1e-17 residue).
+  const liveRow = liveOutputs(outH, h, padTop, dh);
+  const liveCol = liveOutputs(outW, width, padLeft, dw);
+  const packed = Array.from({ length: groups }, (_, g) => winogradFilters(w, g, m, c));
+  const v = new Float64Array(36 * c * tb);
+  const mm = new Float64Array(36 * mPanels * MR * tb);
+  const d = new Float64Array(36);
+  const t = new Float64Array(40);
+  const plane = h * width;
+  const outPlane = outH * outW;
+  for (let n = 0; n < p.n; n++) {
+    for (let g = 0; g < groups; g++) {
+      const xOff = (n * p.cIn + g * c) * plane;
+      for (let t0 = 0; t0 < tiles; t0 += tb) {
+        const nt = Math.min(tb, tiles - t0);
+        const ntPad = roundUp(nt, NR);
+        for (let ci = 0; ci < c; ci++) {
+          const src = xOff + ci * plane;
+          for (let j = 0; j < nt; j++) {
+            const ih0 = origins[2 * (t0 + j)] - padTop;
+            const iw0 = origins[2 * (t0 + j) + 1] - padLeft;
+            for (let r = 0; r < 6; r++) {
+              const ih = ih0 + r * dh;
+              const inRow = ih >= 0 && ih < h;
+              for (let s = 0; s < 6; s++) {
+                const iw = iw0 + s * dw;
+                d[r * 6 + s] = inRow && iw >= 0 && iw < width ? x[src + ih * width + iw] : 0;
+              }
+            }
+            inputTransform(d, t, v, ci * tb + j, c * tb);
+          }
+        }
+        mm.fill(0);
+        for (let xi = 0; xi < 36; xi++) {
+          for (let k0 = 0; k0 < c; k0 += KC) {
+            gemmBlock(packed[g][xi], c, k0, Math.min(KC, c - k0), mPanels, v.subarray(xi * c * tb + k0 * tb), tb, ntPad, mm.subarray(xi * mPanels * MR * tb), tb);
+          }
+        }
+        for (let o = 0; o < m; o++) {
+          const yBase = (n * p.cOut + g * m + o) * outPlane;
+          const bv = bias ? bias[g * m + o] : 0;
+          for (let j = 0; j < nt; j++) {
+            outputTransform(mm, o * tb + j, mPanels * MR * tb, t);
+            const oh0 = origins[2 * (t0 + j)];
+            const ow0 = origins[2 * (t0 + j) + 1];
+            for (let r = 0; r < 4; r++) {
+              const oh = oh0 + r * dh;
+              if (oh >= outH) break;
+              for (let s = 0; s < 4; s++) {
+                const ow = ow0 + s * dw;
+                if (ow >= outW) break;
+                y[yBase + oh * outW + ow] = liveRow[oh] & liveCol[ow] ? t[r * 4 + s] + bv : bv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** 1 where output index o of a 3-tap stride-1 window (o - pad + k*dilation, k < 3) touches [0, size). */
+function liveOutputs(outSize: number, size: number, pad: number, dilation: number): Uint8Array {
+  const live = new Uint8Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    for (let k = 0; k < 3; k++) {
+      const i = o - pad + k * dilation;
+      if (i >= 0 && i < size) live[o] = 1;
+    }
+  }
+  return live;
+}
+
+/** U_xi = (G g G^T)[xi] for every filter of group g, each xi packed as a GEMM A operand [m x c]. */
+function winogradFilters(w: TypedArray, g: number, m: number, c: number): Float64Array[] {
+  const u = new Float64Array(36 * m * c);
+  const r = new Float64Array(18);
+  for (let o = 0; o < m; o++) {
+    for (let ci = 0; ci < c; ci++) {
+      const base = ((g * m + o) * c + ci) * 9;
+      // r = G g (6 x 3), then U = r G^T (6 x 6)
+      for (let j = 0; j < 3; j++) {
+        const g0 = w[base + j];
+        const g1 = w[base + 3 + j];
+        const g2 = w[base + 6 + j];
+        r[j] = g0 / 4;
+        r[3 + j] = -(g0 + g1 + g2) / 6;
+        r[6 + j] = -(g0 - g1 + g2) / 6;
+        r[9 + j] = g0 / 24 + g1 / 12 + g2 / 6;
+        r[12 + j] = g0 / 24 - g1 / 12 + g2 / 6;
+        r[15 + j] = g2;
+      }
+      for (let i = 0; i < 6; i++) {
+        const g0 = r[i * 3];
+        const g1 = r[i * 3 + 1];
+        const g2 = r[i * 3 + 2];
+        const row = [g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2];
+        for (let s = 0; s < 6; s++) u[((i * 6 + s) * m + o) * c + ci] = row[s];
+      }
+    }
+  }
+  return Array.from({ length: 36 }, (_, xi) => packA(u, xi * m * c, c, 1, m, c));
+}
+
+/** V = B^T d B for a 6 x 6 tile `d`; entry xi goes to `v[xi * stride + off]`. `t` is scratch. */
+function inputTransform(d: Float64Array, t: Float64Array, v: Float64Array, off: number, stride: number): void {
+  for (let j = 0; j < 6; j++) {
+    const d0 = d[j], d1 = d[6 + j], d2 = d[12 + j], d3 = d[18 + j], d4 = d[24 + j], d5 = d[30 + j];
+    t[j] = 4 * d0 - 5 * d2 + d4;
+    t[6 + j] = -4 * (d1 + d2) + d3 + d4;
+    t[12 + j] = 4 * (d1 - d2) - d3 + d4;
+    t[18 + j] = 2 * (d3 - d1) - d2 + d4;
+    t[24 + j] = 2 * (d1 - d3) - d2 + d4;
+    t[30 + j] = 4 * d1 - 5 * d3 + d5;
+  }
+  for (let i = 0; i < 6; i++) {
+    const r = i * 6;
+    const d0 = t[r], d1 = t[r + 1], d2 = t[r + 2], d3 = t[r + 3], d4 = t[r + 4], d5 = t[r + 5];
+    let o = off + r * stride;
+    v[o] = 4 * d0 - 5 * d2 + d4;
+    v[(o += stride)] = -4 * (d1 + d2) + d3 + d4;
+    v[(o += stride)] = 4 * (d1 - d2) - d3 + d4;
+    v[(o += stride)] = 2 * (d3 - d1) - d2 + d4;
+    v[(o += stride)] = 2 * (d1 - d3) - d2 + d4;
+    v[o + stride] = 4 * d1 - 5 * d3 + d5;
+  }
+}
+
+/** Y = A^T M A (4 x 4 into `y`) for the tile whose entry xi sits at `mm[xi * stride + off]`. */
+function outputTransform(mm: Float64Array, off: number, stride: number, y: Float64Array): void {
+  // s = A^T M (4 x 6), kept in y[16..39]
+  for (let j = 0; j < 6; j++) {
+    const m0 = mm[off + j * stride], m1 = mm[off + (6 + j) * stride], m2 = mm[off + (12 + j) * stride];
+    const m3 = mm[off + (18 + j) * stride], m4 = mm[off + (24 + j) * stride], m5 = mm[off + (30 + j) * stride];
+    y[16 + j] = m0 + m1 + m2 + m3 + m4;
+    y[22 + j] = m1 - m2 + 2 * (m3 - m4);
+    y[28 + j] = m1 + m2 + 4 * (m3 + m4);
+    y[34 + j] = m1 - m2 + 8 * (m3 - m4) + m5;
+  }
+  for (let i = 0; i < 4; i++) {
+    const r = 16 + i * 6;
+    const m0 = y[r], m1 = y[r + 1], m2 = y[r + 2], m3 = y[r + 3], m4 = y[r + 4], m5 = y[r + 5];
+    y[i * 4] = m0 + m1 + m2 + m3 + m4;
+    y[i * 4 + 1] = m1 - m2 + 2 * (m3 - m4);
+    y[i * 4 + 2] = m1 + m2 + 4 * (m3 + m4);
+    y[i * 4 + 3] = m1 - m2 + 8 * (m3 - m4) + m5;
   }
 }
 
