@@ -608,18 +608,17 @@ export class COCOeval {
     let cap = 0;
     for (let k = 0; k < K; k++) cap = Math.max(cap, kStart[k + 1] - kStart[k]);
     const kc = new Uint8Array(cap * AT), selBuf = new Int32Array(cap);
-    // Per row: positions of true positives, and the precision there made monotone from the right.
-    const tpPos = new Int32Array(cap + 1), smax = new Float64Array(cap + 2);
+    // Per IoU threshold: true-positive count, false-positive count, and for the i-th true positive
+    // its position and (after the backward pass) the precision envelope there.
+    const tpN = new Int32Array(T), fpN = new Int32Array(T);
+    const stride = cap + 2;
+    const tpPos = new Int32Array(T * stride), smax = new Float64Array(T * stride);
     const recThrs = p.recThrs;
     const maxDetLast = p.maxDets[M - 1];
     for (let k = 0; k < K; k++) {
       const k0 = kStart[k], nk = kStart[k + 1] - k0;
-      // Gather this category's codes into score order, one contiguous row per (area, threshold).
-      for (let j = 0; j < nk; j++) {
-        const x = order[k0 + j];
-        const b = x * AT; // kept detections are numbered in unit order, like their codes
-        for (let q = 0; q < AT; q++) kc[q * nk + j] = codes[b + q];
-      }
+      // This category's codes in score order, one detection's A*T codes together.
+      for (let j = 0; j < nk; j++) kc.set(codes.subarray(order[k0 + j] * AT, order[k0 + j] * AT + AT), j * AT);
       for (let m = 0; m < M; m++) {
         const maxDet = p.maxDets[m];
         // sel lists the positions kept under this maxDet; null when all are (the last maxDets).
@@ -632,39 +631,37 @@ export class COCOeval {
         for (let a = 0; a < A; a++) {
           const npig = st.npig[k * A + a];
           if (npig === 0) continue;
-          for (let t = 0; t < T; t++) {
-            const row = (a * T + t) * nk;
-            // pycocotools: pr = tp / (fp + tp + eps) at every position, then a running max from the
-            // right, read at searchsorted(tp / npig, recThrs, 'left'). Precision only rises at a true
-            // positive, so the running max is a max over true-positive positions; the values and the
-            // comparisons are the same doubles as pycocotools'.
-            let tp = 0, fp = 0;
-            for (let j = 0; j < nd; j++) {
-              const c = kc[row + (sel ? sel[j] : j)];
+          // pycocotools: pr = tp / (fp + tp + eps) at every position, then a running max from the
+          // right, read at searchsorted(tp / npig, recThrs, 'left'). Precision only rises at a true
+          // positive, so the running max is a max over true-positive positions; the values and the
+          // comparisons are the same doubles as pycocotools'.
+          tpN.fill(0);
+          fpN.fill(0);
+          for (let j = 0; j < nd; j++) {
+            const row = (sel ? sel[j] : j) * AT + a * T;
+            for (let t = 0; t < T; t++) {
+              const c = kc[row + t];
               if (c === 1) {
-                tp++;
-                tpPos[tp] = j;
-                smax[tp] = tp / (fp + tp + EPS);
-              } else if (c === 0) fp++;
+                const i = ++tpN[t];
+                tpPos[t * stride + i] = j;
+                smax[t * stride + i] = i / (fpN[t] + i + EPS);
+              } else if (c === 0) fpN[t]++;
             }
+          }
+          for (let t = 0; t < T; t++) {
+            const tp = tpN[t], o = t * stride;
             recall[((t * K + k) * A + a) * M + m] = nd ? tp / npig : 0;
-            smax[tp + 1] = 0;
-            for (let i = tp - 1; i >= 1; i--) if (smax[i + 1] > smax[i]) smax[i] = smax[i + 1];
-            // Position 0 holds a true positive (then tpPos[1] = 0) or precision 0.
-            // Position 0: precision max = smax[1] (0 when there is no true positive); recall 1/npig if it is a true positive.
-            const rc0 = tp > 0 && tpPos[1] === 0 ? 1 / npig : 0;
-            for (let ri = 0; ri < R; ri++) {
-              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-              precision[idx] = 0;
-              scores[idx] = 0;
-            }
-            if (nd === 0) continue;
-            for (let ri = 0; ri < R; ri++) {
+            smax[o + tp + 1] = 0;
+            for (let i = tp - 1; i >= 1; i--) if (smax[o + i + 1] > smax[o + i]) smax[o + i] = smax[o + i + 1];
+            // Position 0: its envelope is smax[1] (0 without true positives); recall 1/npig if it is a true positive.
+            const rc0 = tp > 0 && tpPos[o + 1] === 0 ? 1 / npig : 0;
+            let ri = 0;
+            for (; ri < R && nd > 0; ri++) {
               const x = recThrs[ri];
               let pi: number, v: number;
               if (!(rc0 < x)) {
                 pi = 0;
-                v = smax[1];
+                v = smax[o + 1];
               } else {
                 let lo = 1, hi = tp + 1;
                 while (lo < hi) {
@@ -673,12 +670,17 @@ export class COCOeval {
                   else hi = mid;
                 }
                 if (lo > tp) break;
-                pi = tpPos[lo];
-                v = smax[lo];
+                pi = tpPos[o + lo];
+                v = smax[o + lo];
               }
               const idx = (((t * R + ri) * K + k) * A + a) * M + m;
               precision[idx] = v;
               scores[idx] = sc[order[k0 + (sel ? sel[pi] : pi)]];
+            }
+            for (; ri < R; ri++) {
+              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
+              precision[idx] = 0;
+              scores[idx] = 0;
             }
           }
         }
