@@ -18,12 +18,12 @@ function maxAbs(t: Tensor): number {
   return m;
 }
 
-/** Same rule as interpolate.test.ts: exact for nearest/area (bar a 1x1 area), 8 ulp (linear) or 32 ulp (cubic) of max|x|. */
+/** Same rule as interpolate.test.ts: exact for nearest/area (bar a 1x1 area), 4 eps (linear) or 32 eps (cubic) times max|x|. */
 function tolerance(mode: InterpolateMode, x: Tensor, out: Tensor): { rtol: number; atol: number } {
-  const ulp = (x.dtype === 'float32' ? 2 ** -24 : 2 ** -53) * Math.max(maxAbs(x), 1e-30);
+  const ulp = (x.dtype === 'float32' ? 2 ** -23 : 2 ** -52) * Math.max(maxAbs(x), 1e-30); // epsilon * max|x|
   if (mode === 'nearest' || mode === 'nearest-exact') return { rtol: 0, atol: 0 };
-  if (mode === 'area') return out.shape.slice(2).every((d) => d === 1) ? { rtol: 0, atol: 16 * ulp } : { rtol: 0, atol: 0 };
-  return { rtol: 0, atol: (mode === 'bicubic' ? 32 : 8) * ulp };
+  if (mode === 'area') return out.shape.slice(2).every((d) => d === 1) ? { rtol: 0, atol: 8 * ulp } : { rtol: 0, atol: 0 };
+  return { rtol: 0, atol: (mode === 'bicubic' ? 32 : 4) * ulp };
 }
 
 // Factors with two decimals over [0.1, 4.5]: integer, non-integer, downscaling and some giving size 0.

@@ -148,25 +148,39 @@ const identity = (v: number): number => v;
  * `compute_indices_weights_*` and `nearest_idx`:
  * - step: `alignCorners` → `(in-1)/(out-1)` (0 if out == 1); else
  *   `1/scale` when a scale factor was given, else `in/out`.
- * - nearest: `in == out` copies, `out == 2*in` halves, else
- *   `min(floor(f32(dst * f32 step)), in-1)` in float32 even for float64
- *   inputs (so 6 → 74 maps dst 37 to 2); nearest-exact uses `dst + 0.5`.
+ * - nearest: `min(floor(f32(dst * f32 step)), in-1)` in float32 even for
+ *   float64 inputs (so 6 → 74 maps dst 37 to 2); nearest-exact uses
+ *   `dst + 0.5`. For 2-D inputs (`spatialDims` 2) torch's 2-D nearest kernel
+ *   copies when `in == out` and halves when `out == 2*in`, whatever the scale
+ *   factor; its 1-D kernel does not.
  * - linear: `in == out` copies; `src = step*(dst+0.5) - 0.5` clamped at 0
  *   (or `step*dst`), two taps with weights `1-λ, λ`.
  * - cubic: `src` unclamped, four taps `floor(src)-1 .. +2` clamped to
  *   `[0, in-1]`, Keys' kernel with A = -0.75.
- * Linear/cubic arithmetic rounds to float32 at the same steps as torch when
- * `dtype` is float32 (torch's opmath type is float there), else float64.
+ * For linear/cubic the step is rounded to float32 when `dtype` is float32,
+ * the source coordinate is one fused multiply-add in double (also for
+ * float32), and λ and the cubic weights are rounded to float32 step by step.
+ * The linear weights then equal torch's bit for bit; the cubic ones within a
+ * few ulps.
  */
-export function interpolationTaps(mode: InterpolateMode, inSize: number, outSize: number, scale: number | null, alignCorners: boolean, dtype: DType): AxisTaps {
+export function interpolationTaps(
+  mode: InterpolateMode,
+  inSize: number,
+  outSize: number,
+  scale: number | null,
+  alignCorners: boolean,
+  dtype: DType,
+  spatialDims: 1 | 2 = 2,
+): AxisTaps {
   const r = dtype === 'float32' ? Math.fround : identity;
   if (mode === 'nearest' || mode === 'nearest-exact') {
     const index = new Int32Array(outSize);
     const step = Math.fround(scale !== null && scale > 0 ? 1 / scale : inSize / outSize);
     const half = mode === 'nearest-exact' ? 0.5 : 0;
+    const special = mode === 'nearest' && spatialDims === 2;
     for (let o = 0; o < outSize; o++) {
-      if (mode === 'nearest' && outSize === inSize) index[o] = o;
-      else if (mode === 'nearest' && outSize === 2 * inSize) index[o] = o >> 1;
+      if (special && outSize === inSize) index[o] = o;
+      else if (special && outSize === 2 * inSize) index[o] = o >> 1;
       else index[o] = Math.min(Math.floor(Math.fround((o + half) * step)), inSize - 1);
     }
     return { taps: 1, index, weight: new Float64Array(outSize).fill(1) };
@@ -176,8 +190,9 @@ export function interpolationTaps(mode: InterpolateMode, inSize: number, outSize
       ? r((inSize - 1) / (outSize - 1))
       : 0
     : r(scale !== null && scale > 0 ? 1 / scale : inSize / outSize);
-  // torch rounds the step to the opmath type but not the source coordinate (checked bit for bit on 1.13).
-  const source = (o: number): number => (alignCorners ? step * o : step * (o + 0.5) - 0.5);
+  // torch 1.13's build contracts `step * (dst + 0.5) - 0.5` into one fused multiply-add in double,
+  // and keeps the coordinate in double even for float32 (checked weight for weight).
+  const source = (o: number): number => (alignCorners ? step * o : fusedMultiplyAdd(step, o + 0.5, -0.5));
   if (mode === 'linear' || mode === 'bilinear') {
     const index = new Int32Array(2 * outSize);
     const weight = new Float64Array(2 * outSize);
@@ -216,6 +231,26 @@ export function interpolationTaps(mode: InterpolateMode, inSize: number, outSize
   return { taps: 4, index, weight };
 }
 
+/**
+ * `a * b + c` with a single rounding (what C's fma gives): the product split
+ * exactly (Dekker) and the sum with its error term (Knuth's TwoSum).
+ */
+function fusedMultiplyAdd(a: number, b: number, c: number): number {
+  const p = a * b;
+  const SPLIT = 134217729; // 2^27 + 1
+  let t = SPLIT * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  const e = ah * bh - p + ah * bl + al * bh + al * bl;
+  const sum = p + c;
+  const z = sum - p;
+  const err = p - (sum - z) + (c - z);
+  return sum + (err + e);
+}
+
 /** Output rows that use only one tap (nearest): copy a source row per output row. */
 function nearestKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th: AxisTaps, tw: AxisTaps): void {
   const { n, c, inH, inW, outH, outW } = plan;
@@ -245,45 +280,140 @@ function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, 
   const needed = new Uint8Array(inH);
   for (let k = 0; k < th.index.length; k++) needed[th.index[k]] = 1;
   const buf = allocate(dtype, inH * outW);
-  const T = tw.taps;
-  const ix = tw.index;
-  const wx = tw.weight;
+  const runs = tapRuns(tw, outW);
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * inH * inW;
     for (let ih = 0; ih < inH; ih++) {
-      if (!needed[ih]) continue;
-      const src = base + ih * inW;
-      const dst = ih * outW;
-      if (T === 2) {
-        for (let ow = 0; ow < outW; ow++) {
-          buf[dst + ow] = x[src + ix[ow]] * wx[ow] + x[src + ix[outW + ow]] * wx[outW + ow];
-        }
-      } else {
-        for (let ow = 0, o1 = outW, o2 = 2 * outW, o3 = 3 * outW; ow < outW; ow++, o1++, o2++, o3++) {
-          buf[dst + ow] = x[src + ix[ow]] * wx[ow] + x[src + ix[o1]] * wx[o1] + x[src + ix[o2]] * wx[o2] + x[src + ix[o3]] * wx[o3];
-        }
-      }
+      if (needed[ih]) horizontal(x, base + ih * inW, buf, ih * outW, runs);
     }
     let o = pl * outH * outW;
-    for (let oh = 0; oh < outH; oh++, o += outW) {
-      if (th.taps === 2) {
-        const r0 = th.index[oh] * outW;
-        const r1 = th.index[outH + oh] * outW;
-        const a = th.weight[oh];
-        const b = th.weight[outH + oh];
-        for (let ow = 0; ow < outW; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b;
-      } else {
-        const r0 = th.index[oh] * outW;
-        const r1 = th.index[outH + oh] * outW;
-        const r2 = th.index[2 * outH + oh] * outW;
-        const r3 = th.index[3 * outH + oh] * outW;
-        const a = th.weight[oh];
-        const b = th.weight[outH + oh];
-        const cc = th.weight[2 * outH + oh];
-        const d = th.weight[3 * outH + oh];
-        for (let ow = 0; ow < outW; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b + buf[r2 + ow] * cc + buf[r3 + ow] * d;
-      }
+    for (let oh = 0; oh < outH; ) {
+      // Upsampling maps runs of output rows to the same source rows: blend four at a time,
+      // loading each buffer element once. Taps are monotonic in oh, so comparing the ends suffices.
+      const rows = oh + 3 < outH && sameTaps(th, outH, oh, oh + 3) ? 4 : 1;
+      if (th.taps === 2) blend2(buf, out, o, outW, th, outH, oh, rows);
+      else blend4(buf, out, o, outW, th, outH, oh, rows);
+      oh += rows;
+      o += rows * outW;
     }
+  }
+}
+
+/**
+ * The horizontal taps interleaved per output (`index[o*T + k]`) and grouped into runs of
+ * consecutive outputs that read the same source columns (upsampling by f gives runs of ~f),
+ * so each run loads its source values once.
+ */
+interface TapRuns {
+  taps: number;
+  index: Int32Array;
+  weight: Float64Array;
+  start: Int32Array;
+  end: Int32Array;
+}
+
+function tapRuns(t: AxisTaps, out: number): TapRuns {
+  const T = t.taps;
+  const index = new Int32Array(out * T);
+  const weight = new Float64Array(out * T);
+  for (let o = 0; o < out; o++) {
+    for (let k = 0; k < T; k++) {
+      index[o * T + k] = t.index[k * out + o];
+      weight[o * T + k] = t.weight[k * out + o];
+    }
+  }
+  const start: number[] = [];
+  const end: number[] = [];
+  for (let o = 0; o < out; ) {
+    let e = o + 1;
+    while (e < out && sameTaps(t, out, o, e)) e++;
+    start.push(o);
+    end.push(e);
+    o = e;
+  }
+  return { taps: T, index, weight, start: Int32Array.from(start), end: Int32Array.from(end) };
+}
+
+/** One input row (at `src`) resampled along W into `buf` at `dst`. */
+function horizontal(x: TypedArray, src: number, buf: TypedArray, dst: number, runs: TapRuns): void {
+  const { index: ix, weight: w, start, end } = runs;
+  if (runs.taps === 2) {
+    for (let r = 0; r < start.length; r++) {
+      const t0 = start[r] * 2;
+      const p0 = x[src + ix[t0]];
+      const p1 = x[src + ix[t0 + 1]];
+      for (let ow = start[r], t = t0; ow < end[r]; ow++, t += 2) buf[dst + ow] = p0 * w[t] + p1 * w[t + 1];
+    }
+    return;
+  }
+  for (let r = 0; r < start.length; r++) {
+    const t0 = start[r] * 4;
+    const p0 = x[src + ix[t0]];
+    const p1 = x[src + ix[t0 + 1]];
+    const p2 = x[src + ix[t0 + 2]];
+    const p3 = x[src + ix[t0 + 3]];
+    for (let ow = start[r], t = t0; ow < end[r]; ow++, t += 4) buf[dst + ow] = p0 * w[t] + p1 * w[t + 1] + p2 * w[t + 2] + p3 * w[t + 3];
+  }
+}
+
+function sameTaps(t: AxisTaps, out: number, a: number, b: number): boolean {
+  for (let k = 0; k < t.taps; k++) if (t.index[k * out + a] !== t.index[k * out + b]) return false;
+  return true;
+}
+
+/** Output rows `oh .. oh+rows-1` (rows 1 or 4, same source rows) from two buffer rows. */
+function blend2(buf: TypedArray, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
+  const r0 = th.index[oh] * W;
+  const r1 = th.index[outH + oh] * W;
+  const w = th.weight;
+  const a0 = w[oh];
+  const b0 = w[outH + oh];
+  if (rows === 1) {
+    for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a0 + buf[r1 + ow] * b0;
+    return;
+  }
+  const [a1, a2, a3] = [w[oh + 1], w[oh + 2], w[oh + 3]];
+  const [b1, b2, b3] = [w[outH + oh + 1], w[outH + oh + 2], w[outH + oh + 3]];
+  const o1 = o + W;
+  const o2 = o1 + W;
+  const o3 = o2 + W;
+  for (let ow = 0; ow < W; ow++) {
+    const p = buf[r0 + ow];
+    const q = buf[r1 + ow];
+    out[o + ow] = p * a0 + q * b0;
+    out[o1 + ow] = p * a1 + q * b1;
+    out[o2 + ow] = p * a2 + q * b2;
+    out[o3 + ow] = p * a3 + q * b3;
+  }
+}
+
+/** As {@link blend2} with four source rows (bicubic). */
+function blend4(buf: TypedArray, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
+  const r0 = th.index[oh] * W;
+  const r1 = th.index[outH + oh] * W;
+  const r2 = th.index[2 * outH + oh] * W;
+  const r3 = th.index[3 * outH + oh] * W;
+  const w = th.weight;
+  const [a0, b0, c0, d0] = [w[oh], w[outH + oh], w[2 * outH + oh], w[3 * outH + oh]];
+  if (rows === 1) {
+    for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a0 + buf[r1 + ow] * b0 + buf[r2 + ow] * c0 + buf[r3 + ow] * d0;
+    return;
+  }
+  const [a1, b1, c1, d1] = [w[oh + 1], w[outH + oh + 1], w[2 * outH + oh + 1], w[3 * outH + oh + 1]];
+  const [a2, b2, c2, d2] = [w[oh + 2], w[outH + oh + 2], w[2 * outH + oh + 2], w[3 * outH + oh + 2]];
+  const [a3, b3, c3, d3] = [w[oh + 3], w[outH + oh + 3], w[2 * outH + oh + 3], w[3 * outH + oh + 3]];
+  const o1 = o + W;
+  const o2 = o1 + W;
+  const o3 = o2 + W;
+  for (let ow = 0; ow < W; ow++) {
+    const p = buf[r0 + ow];
+    const q = buf[r1 + ow];
+    const r = buf[r2 + ow];
+    const s = buf[r3 + ow];
+    out[o + ow] = p * a0 + q * b0 + r * c0 + s * d0;
+    out[o1 + ow] = p * a1 + q * b1 + r * c1 + s * d1;
+    out[o2 + ow] = p * a2 + q * b2 + r * c2 + s * d2;
+    out[o3 + ow] = p * a3 + q * b3 + r * c3 + s * d3;
   }
 }
 
@@ -292,10 +422,11 @@ function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, 
  * align_corners, recompute_scale_factor)` with torch 1.13's CPU semantics.
  * Input `[N, C, H, W]` (or `[N, C, L]` for 1-D modes), float32/float64;
  * output `[N, C, outH, outW]` of the same dtype. See {@link interpolationTaps}
- * for the coordinate mapping. nearest/nearest-exact/area are exact; linear,
- * bilinear and bicubic use torch's float32 weights and differ from torch only
- * in the rounding of the final sums (a few float32 ulps of the largest
- * input magnitude).
+ * for the coordinate mapping. Tolerance vs torch, with eps the dtype's
+ * machine epsilon: nearest/nearest-exact/area exact (1x1 area within 8 eps·max|x|,
+ * torch uses mean()); linear/bilinear share torch's weights bit for bit and
+ * differ only in the rounding of the sums (within 4 eps·max|x|); bicubic within
+ * 32 eps·max|x| (torch's own cubic weights differ by a few ulps).
  */
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   expectTensor('interpolate', 'input', x);
@@ -306,8 +437,8 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     return adaptiveAvgPool2d(x4, [plan.outH, plan.outW]).reshape(plan.outShape);
   }
   const data = x.contiguous().data;
-  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, x.dtype);
-  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype);
+  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, x.dtype, plan.spatialDims);
+  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype, plan.spatialDims);
   const out = allocate(x.dtype, plan.n * plan.c * plan.outH * plan.outW);
   if (th.taps === 1) nearestKernel(data, out, plan, th, tw);
   else separableKernel(data, out, plan, th, tw, x.dtype);

@@ -179,68 +179,81 @@ function axisWindows(out: number, inSize: number, k: number, s: number, p: numbe
 }
 
 /**
- * Max pooling kernel over contiguous planes. `idx` (may be null) receives the
- * flat `h*W + w` offset of the maximum. Comparison `v > m || v !== v`: the
- * first maximum wins ties, a NaN always wins (so the last NaN is reported).
+ * Max over one window, torch's loop: `v > m || v !== v`, so the first maximum
+ * wins ties and a NaN always wins (the last NaN is reported). A window with
+ * no in-bounds tap gives `-inf` and its adjusted start as the index.
+ */
+function windowMax(x: TypedArray, out: TypedArray, idx: Int32Array | null, o: number, base: number, W: number, h0: number, h1: number, dH: number, w0: number, w1: number, dW: number): void {
+  let mi = h0 * W + w0;
+  let m = -Infinity;
+  for (let ih = h0; ih < h1; ih += dH) {
+    const rowOff = ih * W;
+    for (let iw = w0; iw < w1; iw += dW) {
+      const v = x[base + rowOff + iw];
+      if (v > m || v !== v) {
+        m = v;
+        mi = rowOff + iw;
+      }
+    }
+  }
+  out[o] = m;
+  if (idx) idx[o] = mi;
+}
+
+/**
+ * Max pooling over contiguous planes; `idx` (may be null) receives flat
+ * `h*W + w` offsets. Windows are clipped per axis like torch's CPU kernel; an
+ * unclipped 3x3 window (dilation 1) takes an unrolled path that compares with
+ * `>` only and falls back to {@link windowMax} when the window sum is NaN
+ * (a NaN, or inf - inf), so the result is the same.
  */
 function maxPoolKernel(x: TypedArray, out: TypedArray, idx: Int32Array | null, plan: Pool2dPlan): void {
   const { n, c, inH: H, inW: W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW } = plan;
   const rows = axisWindows(outH, H, kH, sH, pH, dH);
   const cols = axisWindows(outW, W, kW, sW, pW, dW);
-  // Columns whose window is whole (no clipping) take the fixed-trip loop.
+  const fast3 = kW === 3 && dW === 1 && kH === 3 && dH === 1;
+  // Output columns [c0, c1) have whole windows.
   let c0 = 0;
   while (c0 < outW && c0 * sW - pW < 0) c0++;
   let c1 = c0;
-  while (c1 < outW && c1 * sW - pW + (kW - 1) * dW + 1 <= W) c1++;
-  const fast3 = kW === 3 && dW === 1 && kH === 3 && dH === 1;
+  while (c1 < outW && c1 * sW - pW + 3 <= W) c1++;
   const plane = H * W;
-  const planes = n * c;
-  for (let pl = 0; pl < planes; pl++) {
+  for (let pl = 0; pl < n * c; pl++) {
     const base = pl * plane;
     let o = pl * outH * outW;
     for (let oh = 0; oh < outH; oh++) {
       const h0 = rows.lo[oh];
       const h1 = rows.hi[oh];
-      const fullRow = oh * sH - pH >= 0 && h1 - h0 === (kH - 1) * dH + 1;
-      for (let ow = 0; ow < outW; ow++, o++) {
-        const w0 = cols.lo[ow];
-        let mi = h0 * W + w0;
-        let m = -Infinity;
-        if (fullRow && ow >= c0 && ow < c1 && fast3) {
-          let r = base + mi;
-          for (let t = 0; t < 3; t++, r += W) {
-            let v = x[r];
-            if (v > m || v !== v) {
-              m = v;
-              mi = r - base;
-            }
-            v = x[r + 1];
-            if (v > m || v !== v) {
-              m = v;
-              mi = r + 1 - base;
-            }
-            v = x[r + 2];
-            if (v > m || v !== v) {
-              m = v;
-              mi = r + 2 - base;
-            }
-          }
-        } else {
-          const w1 = cols.hi[ow];
-          for (let ih = h0; ih < h1; ih += dH) {
-            const rowOff = ih * W;
-            for (let iw = w0; iw < w1; iw += dW) {
-              const v = x[base + rowOff + iw];
-              if (v > m || v !== v) {
-                m = v;
-                mi = rowOff + iw;
-              }
-            }
-          }
+      const whole = fast3 && oh * sH - pH >= 0 && h1 - h0 === 3;
+      const lo = whole ? c0 : outW;
+      const hi = whole ? c1 : outW;
+      for (let ow = 0; ow < lo; ow++, o++) windowMax(x, out, idx, o, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
+      for (let ow = lo; ow < hi; ow++, o++) {
+        const r0 = base + h0 * W + cols.lo[ow];
+        const r1 = r0 + W;
+        const r2 = r1 + W;
+        const a0 = x[r0], a1 = x[r0 + 1], a2 = x[r0 + 2];
+        const b0 = x[r1], b1 = x[r1 + 1], b2 = x[r1 + 2];
+        const e0 = x[r2], e1 = x[r2 + 1], e2 = x[r2 + 2];
+        const sum = a0 + a1 + a2 + b0 + b1 + b2 + e0 + e1 + e2;
+        if (sum !== sum) {
+          windowMax(x, out, idx, o, base, W, h0, h1, 1, cols.lo[ow], cols.hi[ow], 1);
+          continue;
         }
+        let m = a0;
+        let mi = r0;
+        if (a1 > m) (m = a1), (mi = r0 + 1);
+        if (a2 > m) (m = a2), (mi = r0 + 2);
+        if (b0 > m) (m = b0), (mi = r1);
+        if (b1 > m) (m = b1), (mi = r1 + 1);
+        if (b2 > m) (m = b2), (mi = r1 + 2);
+        if (e0 > m) (m = e0), (mi = r2);
+        if (e1 > m) (m = e1), (mi = r2 + 1);
+        if (e2 > m) (m = e2), (mi = r2 + 2);
         out[o] = m;
-        if (idx) idx[o] = mi;
+        if (idx) idx[o] = mi - base;
       }
+      for (let ow = hi; ow < outW; ow++, o++) windowMax(x, out, idx, o, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
     }
   }
 }
