@@ -192,15 +192,18 @@ interface Grid {
 
 /** Boxes spanning more cells than this live in one list that everyone checks. */
 const BIG_SPAN = 32;
+/** Up to this many boxes to compare with, a plain scan is cheaper than walking grid cells. */
+const LINEAR_SCAN = 32;
 
 function buildGrid(x: Float64Array, proper: Int32Array, count: number, pad: number): Grid {
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
+  // Median width and height from a sample of at most ~256 boxes.
   const step = Math.max(1, Math.floor(count / 256));
-  const ws: number[] = [];
-  const hs: number[] = [];
+  const ws = new Float64Array(Math.ceil(count / step));
+  const hs = new Float64Array(ws.length);
   for (let t = 0; t < count; t++) {
     const k = 4 * proper[t];
     if (x[k] < x0) x0 = x[k];
@@ -208,12 +211,12 @@ function buildGrid(x: Float64Array, proper: Int32Array, count: number, pad: numb
     if (x[k + 2] + pad > x1) x1 = x[k + 2] + pad;
     if (x[k + 3] + pad > y1) y1 = x[k + 3] + pad;
     if (t % step === 0) {
-      ws.push(x[k + 2] + pad - x[k]);
-      hs.push(x[k + 3] + pad - x[k + 1]);
+      ws[t / step] = x[k + 2] + pad - x[k];
+      hs[t / step] = x[k + 3] + pad - x[k + 1];
     }
   }
-  ws.sort((a, b) => a - b);
-  hs.sort((a, b) => a - b);
+  ws.sort();
+  hs.sort();
   const spanX = Math.max(x1 - x0, Number.MIN_VALUE);
   const spanY = Math.max(y1 - y0, Number.MIN_VALUE);
   // Cells about the size of a typical box, at most ~2 cells per box overall.
@@ -300,11 +303,11 @@ function greedyGrid(x: Float64Array, areas: Float64Array, order: Int32Array, thr
     const cy2 = cellOf(x[k + 3], g.y0, g.invH, g.rows);
     const span = (cx2 - cx1 + 1) * (cy2 - cy1 + 1);
     let alive = true;
-    for (let t = 0; t < bigCount && alive; t++) if (suppresses(x, areas, big[t], j, thr, f32)) alive = false;
-    if (alive && span > BIG_SPAN) {
+    if (span > BIG_SPAN || keptProperCount <= LINEAR_SCAN) {
       for (let t = 0; t < keptProperCount && alive; t++) if (suppresses(x, areas, keptProper[t], j, thr, f32)) alive = false;
-    } else if (alive) {
-      scan: for (let cy = cy1; cy <= cy2; cy++) {
+    } else {
+      for (let t = 0; t < bigCount && alive; t++) if (suppresses(x, areas, big[t], j, thr, f32)) alive = false;
+      scan: for (let cy = cy1; cy <= cy2 && alive; cy++) {
         for (let cx = cx1; cx <= cx2; cx++) {
           for (let node = lists.head[cy * g.cols + cx]; node >= 0; node = lists.next[node]) {
             const i = lists.box[node];
@@ -892,11 +895,12 @@ function softNmsLazy(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { kee
     if (g && geo.usable[c] && checked[c] < count) {
       // Selected boxes ranked >= checked[c] that may overlap c, applied in selection order.
       let m = 0;
-      for (const t of big) if (rank[t] >= checked[c]) found[m++] = rank[t];
       const k = 4 * c;
-      if (geo.isBig(c)) {
-        for (let r = checked[c]; r < count; r++) if (!geo.isBig(keep[r]) && geo.usable[keep[r]]) found[m++] = r;
+      if (count - checked[c] <= LINEAR_SCAN || geo.isBig(c)) {
+        // Every box selected since; those that do not overlap c are skipped by softWeight.
+        for (let r = checked[c]; r < count; r++) found[m++] = r;
       } else {
+        for (const t of big) if (rank[t] >= checked[c]) found[m++] = rank[t];
         for (let cy = geo.span[k + 2]; cy <= geo.span[k + 3]; cy++) {
           for (let cx = geo.span[k]; cx <= geo.span[k + 1]; cx++) {
             for (let node = lists.head[cy * g.cols + cx]; node >= 0; node = lists.next[node]) {
