@@ -1,7 +1,9 @@
 import { DTypeError, fmtShape, shapeSize, Tensor, ValueError, VisionOpsError } from '../../tensor';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize, type AvgPool2dOptions, type MaxPool2dOptions, type MaxUnpool2dOptions } from '../../ops/pool';
 import { BufferPool, type GPUMemoryInfo } from './pool';
 import { foldWorkgroups, PipelineCache, sliceOf, type BufferSlice } from './program';
 import { GPUTensor, type GPUDType, type GPUTensorOwner } from './tensor';
+import { avgPool2dGPU, maxPool2dGPU, maxUnpool2dGPU } from './kernels/pool';
 import { conv2dGPU, convTranspose2dGPU, type GPUConv2dOptions, type GPUConvTranspose2dOptions } from './kernels/conv';
 import {
   BufferUsage,
@@ -224,6 +226,14 @@ export class WebGPUBackend implements GPUTensorOwner {
     return t;
   }
 
+  /** @internal An int32 device tensor with every element `value`. */
+  filled(shape: readonly number[], value: number, op: string): GPUTensor {
+    const out = this.empty(shape, 'int32', op);
+    const data = new Int32Array(shapeSize(shape)).fill(value);
+    if (data.length > 0) this.device.queue.writeBuffer(out.buffer, 0, data.buffer);
+    return out;
+  }
+
   /** @internal */
   releaseTensor(t: GPUTensor): void {
     this.liveTensors--;
@@ -344,6 +354,34 @@ export class WebGPUBackend implements GPUTensorOwner {
   /** GPU `convTranspose2d`: weight `[C_in, C_out / groups, kH, kW]`; see the CPU {@link convTranspose2d}. */
   convTranspose2d(x: GPUInput, weight: GPUInput, options: GPUConvTranspose2dOptions = {}): Promise<GPUTensor> {
     return this.op('convTranspose2d', { input: x, weight, bias: options.bias }, () => convTranspose2dGPU(this, x, weight, options));
+  }
+
+  /** GPU `maxPool2d`; with `returnIndices` also int32 indices (flat offsets into each input plane). */
+  maxPool2d(x: GPUInput, options: MaxPool2dOptions & { returnIndices: true }): Promise<{ output: GPUTensor; indices: GPUTensor }>;
+  maxPool2d(x: GPUInput, options: MaxPool2dOptions & { returnIndices?: false }): Promise<GPUTensor>;
+  maxPool2d(x: GPUInput, options: MaxPool2dOptions): Promise<GPUTensor | { output: GPUTensor; indices: GPUTensor }>;
+  maxPool2d(x: GPUInput, options: MaxPool2dOptions): Promise<GPUTensor | { output: GPUTensor; indices: GPUTensor }> {
+    return this.op('max_pool2d', { input: x }, () => maxPool2dGPU(this, x, options));
+  }
+
+  /** GPU `avgPool2d` (same divisor rules as the CPU op). */
+  avgPool2d(x: GPUInput, options: AvgPool2dOptions): Promise<GPUTensor> {
+    return this.op('avg_pool2d', { input: x }, () => avgPool2dGPU(this, x, options));
+  }
+
+  /** GPU `maxUnpool2d`; `indices` int32 as `maxPool2d` returns them. */
+  maxUnpool2d(x: GPUInput, indices: GPUInput, options: MaxUnpool2dOptions): Promise<GPUTensor> {
+    return this.op('max_unpool2d', { input: x, indices }, () => maxUnpool2dGPU(this, x, indices, options));
+  }
+
+  /** `adaptiveAvgPool2d` runs on the CPU (one-time warning, see `onFallback`). */
+  adaptiveAvgPool2d(x: GPUInput, outputSize: AdaptiveSize): Promise<GPUTensor> {
+    return this.op('adaptive_avg_pool2d', { input: x }, () => this.cpuFallback('adaptiveAvgPool2d', (t) => adaptiveAvgPool2d(t, outputSize), x));
+  }
+
+  /** `adaptiveMaxPool2d` (without indices) runs on the CPU (one-time warning, see `onFallback`). */
+  adaptiveMaxPool2d(x: GPUInput, outputSize: AdaptiveSize): Promise<GPUTensor> {
+    return this.op('adaptive_max_pool2d', { input: x }, () => this.cpuFallback('adaptiveMaxPool2d', (t) => adaptiveMaxPool2d(t, outputSize), x));
   }
 
   /**

@@ -1,0 +1,258 @@
+/**
+ * maxPool2d (with indices), avgPool2d and maxUnpool2d on the GPU, one thread
+ * per output element, with the CPU ops' resolvers and window rules.
+ */
+import { IndexError } from '../../../tensor';
+import {
+  resolveAvgPool2d,
+  resolveMaxPool2d,
+  resolveMaxUnpool2d,
+  type AvgPool2dOptions,
+  type MaxPool2dOptions,
+  type MaxUnpool2dOptions,
+} from '../../../ops/pool';
+import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
+import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import type { GPUTensor } from '../tensor';
+
+const poolParams = params({
+  H: 'u32', W: 'u32', outH: 'u32', outW: 'u32', kH: 'u32', kW: 'u32', sH: 'u32', sW: 'u32',
+  pH: 'i32', pW: 'i32', dH: 'u32', dW: 'u32', countIncludePad: 'u32', divisor: 'i32',
+  xShift: 'u32', yShift: 'u32', iShift: 'u32', total: 'u32',
+  // -inf for empty windows; WGSL rejects infinite constants, so it arrives as a uniform.
+  negInf: 'f32',
+});
+type PoolValues = Parameters<typeof poolParams.pack>[0];
+type PoolGeometry = Omit<PoolValues, 'xShift' | 'yShift' | 'iShift' | 'total' | 'negInf'>;
+
+const HEAD = `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let outPlane = p.outH * p.outW;
+  let pl = e / outPlane;
+  let oh = (e % outPlane) / p.outW;
+  let ow = e % p.outW;
+  let base = p.xShift + pl * p.H * p.W;`;
+
+/**
+ * Window start moved forward by whole dilation steps into the input, end
+ * clipped (torch's CPU rule). `v > m || isnan(v)` keeps the first maximum and
+ * lets NaN win; NaN is tested on the bits because WGSL compilers may assume
+ * comparisons never see NaN.
+ */
+function maxShader(withIndices: boolean): string {
+  return `${poolParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${withIndices ? '@group(0) @binding(3) var<storage, read_write> I: array<i32>;' : ''}
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+${HEAD}
+  var h0 = i32(oh * p.sH) - p.pH;
+  let h1 = min(h0 + i32((p.kH - 1u) * p.dH) + 1, i32(p.H));
+  while (h0 < 0) { h0 += i32(p.dH); }
+  var w0 = i32(ow * p.sW) - p.pW;
+  let w1 = min(w0 + i32((p.kW - 1u) * p.dW) + 1, i32(p.W));
+  while (w0 < 0) { w0 += i32(p.dW); }
+  var m = p.negInf;
+  var mi = h0 * i32(p.W) + w0;
+  for (var ih = h0; ih < h1; ih += i32(p.dH)) {
+    for (var iw = w0; iw < w1; iw += i32(p.dW)) {
+      let off = ih * i32(p.W) + iw;
+      let v = X[base + u32(off)];
+      if (v > m || isNan(v)) { m = v; mi = off; }
+    }
+  }
+  Y[p.yShift + e] = m;
+  ${withIndices ? 'I[p.iShift + e] = mi;' : ''}
+}
+`;
+}
+
+/** torch's divisor rules (see the CPU avgPool2d); sums in row-major window order. */
+const avgShader = `${poolParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${HEAD}
+  var h0 = i32(oh * p.sH) - p.pH;
+  var h1 = min(h0 + i32(p.kH), i32(p.H) + p.pH);
+  let padH = h1 - h0;
+  h0 = max(h0, 0);
+  h1 = min(h1, i32(p.H));
+  var w0 = i32(ow * p.sW) - p.pW;
+  var w1 = min(w0 + i32(p.kW), i32(p.W) + p.pW);
+  let padW = w1 - w0;
+  w0 = max(w0, 0);
+  w1 = min(w1, i32(p.W));
+  if (h0 >= h1 || w0 >= w1) { Y[p.yShift + e] = 0.0; return; }
+  var divisor = p.divisor;
+  if (divisor == 0) { divisor = select((h1 - h0) * (w1 - w0), padH * padW, p.countIncludePad != 0u); }
+  var acc = 0.0;
+  for (var ih = h0; ih < h1; ih++) {
+    for (var iw = w0; iw < w1; iw++) { acc += X[base + u32(ih * i32(p.W) + iw)]; }
+  }
+  Y[p.yShift + e] = acc / f32(divisor);
+}
+`;
+
+interface PlaneGeometry {
+  n: number;
+  c: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+}
+
+/** Dispatches `code` over chunks of whole planes so that every binding fits. */
+function planeDispatches(
+  b: WebGPUBackend,
+  op: string,
+  code: string,
+  geo: PlaneGeometry,
+  X: GPUTensor,
+  outs: GPUTensor[],
+  values: PoolGeometry,
+): Dispatch[] {
+  const planes = geo.n * geo.c;
+  const inPlane = geo.inH * geo.inW;
+  const outPlane = geo.outH * geo.outW;
+  const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+  const per = unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane');
+  const list: Dispatch[] = [];
+  for (let p0 = 0; p0 < planes; p0 += per) {
+    const pc = Math.min(per, planes - p0);
+    const xs = b.slice(X, p0 * inPlane, pc * inPlane);
+    const os = outs.map((o) => b.slice(o, p0 * outPlane, pc * outPlane));
+    list.push({
+      code,
+      uniforms: poolParams.pack({ ...values, negInf: -Infinity, xShift: xs.shift, yShift: os[0].shift, iShift: os[1]?.shift ?? 0, total: pc * outPlane }),
+      bindings: [xs.slice, ...os.map((o) => o.slice)],
+      workgroups: Math.ceil((pc * outPlane) / 256),
+    });
+  }
+  return list;
+}
+
+export async function maxPool2dGPU(b: WebGPUBackend, x: GPUInput, opts: MaxPool2dOptions): Promise<GPUTensor | { output: GPUTensor; indices: GPUTensor }> {
+  const op = 'max_pool2d';
+  const plan = resolveMaxPool2d(x.shape, opts);
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const out = b.empty(plan.outShape, 'float32', op);
+    const idx = plan.returnIndices ? b.empty(plan.outShape, 'int32', op) : null;
+    const outs = idx ? [out, idx] : [out];
+    const values = {
+      H: plan.inH, W: plan.inW, outH: plan.outH, outW: plan.outW, kH: plan.kH, kW: plan.kW, sH: plan.sH, sW: plan.sW,
+      pH: plan.pH, pW: plan.pW, dH: plan.dH, dW: plan.dW, countIncludePad: 0, divisor: 0,
+    };
+    await b.run(planeDispatches(b, op, maxShader(idx !== null), plan, X, outs, values));
+    return idx ? { output: out, indices: idx } : out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+export async function avgPool2dGPU(b: WebGPUBackend, x: GPUInput, opts: AvgPool2dOptions): Promise<GPUTensor> {
+  const op = 'avg_pool2d';
+  const plan = resolveAvgPool2d(x.shape, opts);
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const out = b.empty(plan.outShape, 'float32', op);
+    const values = {
+      H: plan.inH, W: plan.inW, outH: plan.outH, outW: plan.outW, kH: plan.kH, kW: plan.kW, sH: plan.sH, sW: plan.sW,
+      pH: plan.pH, pW: plan.pW, dH: 1, dW: 1, countIncludePad: plan.countIncludePad ? 1 : 0, divisor: plan.divisorOverride ?? 0,
+    };
+    await b.run(planeDispatches(b, op, avgShader, plan, X, [out], values));
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+const unpoolParams = params({ inPlane: 'u32', outPlane: 'u32', xShift: 'u32', iShift: 'u32', wShift: 'u32', yShift: 'u32', total: 'u32' });
+
+/**
+ * Scatter step of maxUnpool2d: for each output position, the largest input
+ * ordinal that targets it (atomicMax), so a later duplicate index wins as on
+ * the CPU. Out-of-range indices set the error flag instead.
+ */
+const unpoolScatter = `${unpoolParams.wgsl}
+@group(0) @binding(1) var<storage, read> I: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Win: array<atomic<i32>>;
+@group(0) @binding(3) var<storage, read_write> Err: array<atomic<i32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let t = I[p.iShift + e];
+  if (t < 0 || t >= i32(p.outPlane)) { atomicMax(&Err[0], 1); return; }
+  let pl = e / p.inPlane;
+  atomicMax(&Win[p.wShift + pl * p.outPlane + u32(t)], i32(e % p.inPlane));
+}
+`;
+
+/** Gather step: output = the winning input value, or 0. `Win` was filled with -1 first. */
+const unpoolGather = `${unpoolParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Win: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let w = Win[p.wShift + e];
+  let pl = e / p.outPlane;
+  Y[p.yShift + e] = select(0.0, X[p.xShift + pl * p.inPlane + u32(max(w, 0))], w >= 0);
+}
+`;
+
+/**
+ * GPU {@link maxUnpool2d}. Index validity is checked on the device and read
+ * back (one small download), so a bad index rejects with the CPU op's IndexError.
+ */
+export async function maxUnpool2dGPU(b: WebGPUBackend, x: GPUInput, indices: GPUInput, opts: MaxUnpool2dOptions): Promise<GPUTensor> {
+  const op = 'max_unpool2d';
+  const plan = resolveMaxUnpool2d(x.shape, indices.shape, opts);
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const I = b.input(op, 'indices', indices, temps, 'int32');
+    const out = b.empty(plan.outShape, 'float32', op);
+    const planes = plan.n * plan.c;
+    const inPlane = plan.inH * plan.inW;
+    const outPlane = plan.outH * plan.outW;
+    if (planes * outPlane === 0) return out;
+    const win = b.filled([planes * outPlane], -1, op);
+    const err = b.filled([1], 0, op);
+    temps.push(win, err);
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    const per = unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane');
+    const list: Dispatch[] = [];
+    for (let p0 = 0; p0 < planes; p0 += per) {
+      const pc = Math.min(per, planes - p0);
+      const is = b.slice(I, p0 * inPlane, pc * inPlane);
+      const ws = b.slice(win, p0 * outPlane, pc * outPlane);
+      const xs = b.slice(X, p0 * inPlane, pc * inPlane);
+      const ys = b.slice(out, p0 * outPlane, pc * outPlane);
+      const base = { inPlane, outPlane, xShift: xs.shift, iShift: is.shift, wShift: ws.shift, yShift: ys.shift };
+      list.push({ code: unpoolScatter, uniforms: unpoolParams.pack({ ...base, total: pc * inPlane }), bindings: [is.slice, ws.slice, b.slice(err).slice], workgroups: Math.ceil((pc * inPlane) / 256) });
+      list.push({ code: unpoolGather, uniforms: unpoolParams.pack({ ...base, total: pc * outPlane }), bindings: [xs.slice, ws.slice, ys.slice], workgroups: Math.ceil((pc * outPlane) / 256) });
+    }
+    await b.run(list);
+    const flag = (await err.read()).data[0];
+    if (flag !== 0) {
+      out.dispose();
+      const bad = Array.from((await I.read()).data).find((t) => t < 0 || t >= outPlane);
+      throw new IndexError(`${op}(): Found an invalid max index: ${bad} (output volumes are of size ${plan.outH}x${plan.outW})`);
+    }
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
