@@ -105,14 +105,14 @@ function describe(x: unknown): string {
   return typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
 }
 
-/** Throws `ValueError("<where>.<field> must be a number, got ...")` unless `obj[field]` is a number. */
+/** @internal Throws `ValueError("<where>.<field> must be a number, got ...")` unless `obj[field]` is a number. */
 export function requireNumber(obj: Record<string, unknown>, field: string, where: string): number {
   const v = obj[field];
   if (typeof v !== 'number' || Number.isNaN(v)) throw new ValueError(`${where}.${field} must be a number, got ${describe(v)}`);
   return v;
 }
 
-/** Throws unless `obj[field]` is an array of `n` numbers (any length when n is undefined). */
+/** @internal Throws unless `obj[field]` is an array of `n` numbers (any length when n is undefined). */
 export function requireNumbers(obj: Record<string, unknown>, field: string, where: string, n?: number): number[] {
   const v = obj[field];
   if (!Array.isArray(v) || (n !== undefined && v.length !== n) || !v.every((x) => typeof x === 'number' && !Number.isNaN(x))) {

@@ -260,6 +260,8 @@ interface Packed {
 /** State of one `evaluate()` call. */
 interface Evaluated {
   p: Params;
+  /** Category id of each slot (`[-1]` when useCats = 0). */
+  catIds: number[];
   I: number;
   /** Category slots: K, or 1 when useCats = 0. */
   K: number;
@@ -337,7 +339,7 @@ export class COCOeval {
       D[u] = Math.min(dt.start[u + 1] - dt.start[u], maxDet);
       codeOff[u + 1] = codeOff[u] + A * T * D[u];
     }
-    const st: Evaluated = { p: pe, I, K, gt, dt, D, codeOff, codes: new Uint8Array(codeOff[U]), npig: new Float64Array(K * A) };
+    const st: Evaluated = { p: pe, catIds: useCats ? catSlots : [-1], I, K, gt, dt, D, codeOff, codes: new Uint8Array(codeOff[U]), npig: new Float64Array(K * A) };
     const every = Math.max(1, U >> 7);
     for (let u = 0; u < U; u++) {
       if (opts.onProgress && u % every === 0) opts.onProgress(u, U);
@@ -556,7 +558,7 @@ export class COCOeval {
     const dtItems = Array.from(dt.items.subarray(d0, d0 + Dk));
     return {
       image_id: p.imgIds[Math.floor(u / st.K)],
-      category_id: p.useCats ? uniqueSorted(p.catIds)[u % st.K] : -1,
+      category_id: st.catIds[u % st.K],
       aRng: [p.areaRng[a][0], p.areaRng[a][1]],
       maxDet: p.maxDets[p.maxDets.length - 1],
       dtIds: dtItems.map((x) => dt.ids[x]),
@@ -782,7 +784,7 @@ export class COCOeval {
   perCategory(summation: Summation = 'pairwise_whole'): CategoryAP[] {
     const ev = this.requireEval('perCategory');
     const p = this.requireState('perCategory').p;
-    const [T, R, K, , M] = ev.counts;
+    const [T, R, , , M] = ev.counts;
     const buf = new Float64Array(T * R);
     const meanOver = (ts: number[], ap: boolean, k: number): number => {
       let n = 0;
@@ -796,8 +798,7 @@ export class COCOeval {
     };
     const all = [...p.iouThrs.keys()];
     const at = (x: number) => all.filter((t) => p.iouThrs[t] === x);
-    const catIds = p.useCats ? uniqueSorted(p.catIds) : [-1];
-    return catIds.map((category_id, k) => ({
+    return this.requireState('perCategory').catIds.map((category_id, k) => ({
       category_id,
       ap: meanOver(all, true, k),
       ap50: meanOver(at(0.5), true, k),
