@@ -14,6 +14,7 @@ const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
   'coco-mask': () => import('./coco-mask.bench'),
   roi: () => import('./roi.bench'),
   cocoeval: () => import('./cocoeval.bench'),
+  pool: () => import('./pool.bench'),
 };
 
 const filters = process.argv.slice(2).map((f) => f.toLowerCase());

@@ -4,6 +4,10 @@ import { EXIT, UsageError, type Command } from './command';
 /** Subcommands, loaded on demand so `--help` never parses the embedded sample data. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   eval: { summary: 'evaluate detections with pycocotools-exact COCOeval (no arguments: embedded sample)', load: () => import('./eval').then((m) => m.evalCommand) },
+  'ops-demo': {
+    summary: 'U-Net-style forward pass (conv, max pool + unpool, transposed conv, bilinear resize) on a synthetic image, with timings',
+    load: async () => (await import('./ops-demo')).opsDemo,
+  },
   show: { summary: "render one image's annotations (masks, polygons, boxes, keypoints) to a PNG", load: () => import('./show').then((m) => m.show) },
 };
 
