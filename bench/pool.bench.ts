@@ -3,8 +3,9 @@
  * - maxPool2d 3x3 stride 2 padding 1 with indices on 8x64x112x112 (a ResNet stem).
  *   Peers: tf.maxPoolWithArgmax (cpu, wasm) on the same data in NHWC, their native
  *   layout, with pad 'same' (same 56x56 output and work; tfjs has no explicit padding
- *   for this op). Note tfjs-wasm's max pool starts its running max at FLT_MIN rather
- *   than -inf, so windows of negative values come out wrong (~1e-38); see test/pool.test.ts.
+ *   for this op). Note tfjs-wasm's maxPoolWithArgmax starts its running max at FLT_MIN
+ *   rather than -inf: a window of negative values gives 1.1754944e-38 and index 0 (checked
+ *   with tfjs 4.22; its plain maxPool is right). See test/pool.test.ts.
  * - interpolate 1x21x64x64 -> 512x512 (segmentation logits to image size), bilinear and
  *   bicubic, alignCorners false. Peer: tf.image.resizeBilinear with halfPixelCenters (torch's
  *   mapping) on NHWC; tfjs has no bicubic resize.
