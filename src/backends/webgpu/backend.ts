@@ -1,9 +1,14 @@
 import { DTypeError, fmtShape, shapeSize, Tensor, ValueError, VisionOpsError } from '../../tensor';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize, type AvgPool2dOptions, type MaxPool2dOptions, type MaxUnpool2dOptions } from '../../ops/pool';
+import type { InterpolateOptions } from '../../ops/interpolate';
+import type { PadOptions } from '../../ops/pad';
+import type { SoftmaxOptions } from '../../ops/softmax';
 import { BufferPool, type GPUMemoryInfo } from './pool';
 import { foldWorkgroups, PipelineCache, sliceOf, type BufferSlice } from './program';
 import { GPUTensor, type GPUDType, type GPUTensorOwner } from './tensor';
 import { avgPool2dGPU, maxPool2dGPU, maxUnpool2dGPU } from './kernels/pool';
+import { padGPU, softmaxGPU } from './kernels/elementwise';
+import { interpolateGPU } from './kernels/interpolate';
 import { conv2dGPU, convTranspose2dGPU, type GPUConv2dOptions, type GPUConvTranspose2dOptions } from './kernels/conv';
 import {
   BufferUsage,
@@ -382,6 +387,26 @@ export class WebGPUBackend implements GPUTensorOwner {
   /** `adaptiveMaxPool2d` (without indices) runs on the CPU (one-time warning, see `onFallback`). */
   adaptiveMaxPool2d(x: GPUInput, outputSize: AdaptiveSize): Promise<GPUTensor> {
     return this.op('adaptive_max_pool2d', { input: x }, () => this.cpuFallback('adaptiveMaxPool2d', (t) => adaptiveMaxPool2d(t, outputSize), x));
+  }
+
+  /** GPU `interpolate` (nearest, nearest-exact, linear, bilinear, bicubic; `'area'` runs on the CPU). */
+  interpolate(x: GPUInput, options: InterpolateOptions): Promise<GPUTensor> {
+    return this.op('interpolate', { input: x }, () => interpolateGPU(this, x, options));
+  }
+
+  /** GPU `pad` (all four modes; float32 or int32 tensors). */
+  pad(x: GPUInput, pads: readonly number[], options: PadOptions = {}): Promise<GPUTensor> {
+    return this.op('pad', { input: x }, () => padGPU(this, x, pads, options));
+  }
+
+  /** GPU `softmax` along `options.dim` (computed in float32). */
+  softmax(x: GPUInput, options: SoftmaxOptions): Promise<GPUTensor> {
+    return this.op('softmax', { input: x }, () => softmaxGPU(this, 'softmax', x, options));
+  }
+
+  /** GPU `logSoftmax` along `options.dim` (computed in float32). */
+  logSoftmax(x: GPUInput, options: SoftmaxOptions): Promise<GPUTensor> {
+    return this.op('logSoftmax', { input: x }, () => softmaxGPU(this, 'logSoftmax', x, options));
   }
 
   /**

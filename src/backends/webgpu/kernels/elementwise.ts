@@ -1,0 +1,175 @@
+/**
+ * pad, softmax / logSoftmax on the GPU: gathers and per-slice reductions,
+ * one thread per output element (pad) or per normalised slice (softmax).
+ */
+import { resolvePad, type PadOptions } from '../../../ops/pad';
+import { resolveSoftmax, type SoftmaxOptions } from '../../../ops/softmax';
+import { shapeSize, Tensor } from '../../../tensor';
+import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
+import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import type { GPUTensor } from '../tensor';
+
+const padParams = params({ ndim: 'u32', total: 'u32', fill: 'u32', xShift: 'u32', yShift: 'u32', outer0: 'u32' });
+
+/**
+ * Source index per dimension, from the output index and (out, in, before,
+ * after) of that dimension, by torch's rules for each mode: constant fills
+ * outside the input, replicate clamps, reflect mirrors without repeating the
+ * edge, circular wraps over what is left after negative (cropping) pads.
+ */
+function padShader(mode: string, elem: 'f32' | 'i32'): string {
+  const rule: Record<string, string> = {
+    constant: 'if (t < 0 || t >= size) { return -1; } return t;',
+    replicate: 'return clamp(t, 0, size - 1);',
+    reflect: 'if (t < 0) { return -t; } if (t >= size) { return 2 * (size - 1) - t; } return t;',
+    circular: `let keptStart = max(-before, 0);
+  let kept = size - keptStart - max(-after, 0);
+  return keptStart + (((j - max(before, 0)) % kept) + kept) % kept;`,
+  };
+  return `${padParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<${elem}>;
+@group(0) @binding(2) var<storage, read> Dims: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<${elem}>;
+fn source(j: i32, size: i32, before: i32, after: i32) -> i32 {
+  let t = j - before;
+  ${rule[mode]}
+}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  var rest = e;
+  var src = 0;
+  var stride = 1;
+  for (var d = i32(p.ndim) - 1; d >= 0; d--) {
+    let outSize = u32(Dims[4 * d]);
+    let size = Dims[4 * d + 1];
+    var j = i32(rest % outSize);
+    rest = rest / outSize;
+    if (d == 0) { j += i32(p.outer0); }
+    let s = source(j, size, Dims[4 * d + 2], Dims[4 * d + 3]);
+    if (s < 0) { Y[p.yShift + e] = bitcast<${elem}>(p.fill); return; }
+    src += s * stride;
+    stride *= size;
+  }
+  Y[p.yShift + e] = X[p.xShift + u32(src) - p.outer0 * u32(stride / Dims[1])];
+}
+`;
+}
+
+/**
+ * GPU {@link pad} for float32 and int32 tensors (any rank for `'constant'`).
+ * Large tensors are split along the first dimension when it is not padded.
+ */
+export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly number[], options: PadOptions = {}): Promise<GPUTensor> {
+  const op = 'pad';
+  const dtype = x instanceof Tensor ? (x.dtype === 'float32' || x.dtype === 'float64' ? 'float32' : 'int32') : x.dtype;
+  const plan = resolvePad(x.shape, dtype, pads, options);
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps, dtype);
+    const out = b.empty(plan.outShape, dtype, op);
+    const total = shapeSize(plan.outShape);
+    if (total === 0) return out;
+    // A 0-d tensor is a 1-element 1-d one here.
+    const inShape = X.shape.length === 0 ? [1] : X.shape;
+    const outShape = plan.outShape.length === 0 ? [1] : plan.outShape;
+    const nd = inShape.length;
+    const dims = new Int32Array(4 * nd);
+    for (let d = 0; d < nd; d++) dims.set([outShape[d], inShape[d], plan.before[d] ?? 0, plan.after[d] ?? 0], 4 * d);
+    const D = b.upload(new Tensor(dims, [dims.length], 'int32'));
+    temps.push(D);
+    const fillBits = new DataView(new ArrayBuffer(4));
+    if (dtype === 'float32') fillBits.setFloat32(0, plan.value, true);
+    else fillBits.setInt32(0, plan.value, true);
+    const outRow = total / outShape[0];
+    const inRow = shapeSize(inShape) / inShape[0];
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    const split = plan.before[0] === 0 && plan.after[0] === 0 && nd > 1;
+    const per = split ? unitsPerChunk(op, outShape[0], [inRow * 4, outRow * 4], maxBytes, 'row of the first dimension') : outShape[0];
+    if (!split) unitsPerChunk(op, 1, [shapeSize(inShape) * 4, total * 4], maxBytes, 'tensor');
+    const code = padShader(plan.mode, dtype === 'float32' ? 'f32' : 'i32');
+    const list: Dispatch[] = [];
+    for (let r0 = 0; r0 < outShape[0]; r0 += per) {
+      const rc = Math.min(per, outShape[0] - r0);
+      const xs = split ? b.slice(X, r0 * inRow, rc * inRow) : b.slice(X);
+      const ys = b.slice(out, r0 * outRow, rc * outRow);
+      list.push({
+        code,
+        uniforms: padParams.pack({ ndim: nd, total: rc * outRow, fill: fillBits.getUint32(0, true), xShift: xs.shift, yShift: ys.shift, outer0: r0 }),
+        bindings: [xs.slice, b.slice(D).slice, ys.slice],
+        workgroups: Math.ceil((rc * outRow) / 256),
+      });
+    }
+    await b.run(list);
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+const softmaxParams = params({ size: 'u32', inner: 'u32', total: 'u32', xShift: 'u32', yShift: 'u32', negInf: 'f32' });
+
+/**
+ * One thread per slice (outer, inner): max (NaN wins, tested on the bits),
+ * then the sum of exp(x - max) in float32, then the outputs.
+ */
+function softmaxShader(log: boolean): string {
+  return `${softmaxParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let base = (e / p.inner) * p.size * p.inner + e % p.inner;
+  var m = p.negInf;
+  for (var i = 0u; i < p.size; i++) {
+    let v = X[p.xShift + base + i * p.inner];
+    if (v > m || isNan(v)) { m = v; }
+  }
+  var s = 0.0;
+  for (var i = 0u; i < p.size; i++) { s += exp(X[p.xShift + base + i * p.inner] - m); }
+  ${log ? 'let ls = log(s);' : ''}
+  for (var i = 0u; i < p.size; i++) {
+    let k = base + i * p.inner;
+    ${log ? 'Y[p.yShift + k] = X[p.xShift + k] - m - ls;' : 'Y[p.yShift + k] = exp(X[p.xShift + k] - m) / s;'}
+  }
+}
+`;
+}
+
+/** GPU {@link softmax} / {@link logSoftmax} (float32; the `dtype` option may only be float32). */
+export async function softmaxGPU(b: WebGPUBackend, op: 'softmax' | 'logSoftmax', x: GPUInput, options: SoftmaxOptions): Promise<GPUTensor> {
+  const plan = resolveSoftmax(op, x.shape, x instanceof Tensor ? x.dtype : x.dtype, options);
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const out = b.empty(plan.outShape, 'float32', op);
+    const slices = plan.outer * plan.inner;
+    const block = plan.size * plan.inner;
+    if (slices * plan.size === 0) return out;
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    const per = unitsPerChunk(op, plan.outer, [block * 4], maxBytes, 'block of the leading dimensions');
+    const code = softmaxShader(op === 'logSoftmax');
+    const list: Dispatch[] = [];
+    for (let o0 = 0; o0 < plan.outer; o0 += per) {
+      const oc = Math.min(per, plan.outer - o0);
+      const xs = b.slice(X, o0 * block, oc * block);
+      const ys = b.slice(out, o0 * block, oc * block);
+      list.push({
+        code,
+        uniforms: softmaxParams.pack({ size: plan.size, inner: plan.inner, total: oc * plan.inner, xShift: xs.shift, yShift: ys.shift, negInf: -Infinity }),
+        bindings: [xs.slice, ys.slice],
+        workgroups: Math.ceil((oc * plan.inner) / 256),
+      });
+    }
+    await b.run(list);
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}

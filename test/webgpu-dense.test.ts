@@ -1,0 +1,157 @@
+/**
+ * GPU interpolate, pad and softmax against the CPU kernels on generated shapes.
+ * Tolerances: nearest/nearest-exact and pad are gathers, so exact. Linear and
+ * bilinear use the CPU's taps and weights and sum in its order in float32
+ * (the CPU rounds each row sum once): 8 eps max|x|. Bicubic: 32 eps max|x|
+ * (four-term sums). softmax: float32 exp (WGSL allows a few ulps) and a
+ * float32 sum of `size` terms: 1e-5 |y| + 1e-6 (size <= 40 here); logSoftmax
+ * 1e-5 (1 + |y|).
+ */
+import fc from 'fast-check';
+import { beforeAll, expect, it } from 'vitest';
+import { interpolate } from '../src/ops/interpolate';
+import { pad } from '../src/ops/pad';
+import { logSoftmax, softmax } from '../src/ops/softmax';
+import { randn, Tensor, tensor } from '../src/tensor';
+import type { WebGPUBackend } from '../src/backends/webgpu';
+import { describeGPU, testBackend } from './helpers/webgpu';
+
+const EPS = 2 ** -23;
+let gpu: WebGPUBackend;
+let tiny: WebGPUBackend;
+beforeAll(async () => {
+  gpu = await testBackend();
+  tiny = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
+});
+
+/** CPU result (or its error, which the GPU call must reproduce) and the GPU result. */
+async function both(cpu: () => Tensor, gpuCall: (exp: Tensor | null) => Promise<{ read(): Promise<Tensor> }>): Promise<[Tensor, Tensor] | null> {
+  let exp: Tensor;
+  try {
+    exp = cpu();
+  } catch (e) {
+    await expect(gpuCall(null)).rejects.toThrow((e as Error).message);
+    return null;
+  }
+  return [exp, await (await gpuCall(exp)).read()];
+}
+
+/** The small-binding backend when input and output fit its limit whole (so it must split or fit, never refuse). */
+function pickFor(small: boolean, x: Tensor, exp: Tensor | null): WebGPUBackend {
+  return small && exp && Math.max(x.numel, exp.numel) * 4 <= 1024 - 256 ? tiny : gpu;
+}
+
+function close(got: Tensor, exp: Tensor, tol: (e: number) => number, label: string): void {
+  expect(got.shape, label).toEqual(exp.shape);
+  for (let i = 0; i < exp.numel; i++) {
+    const e = exp.data[i];
+    const g = got.data[i];
+    if (g !== e && (Number.isNaN(e) ? !Number.isNaN(g) : !(Math.abs(g - e) <= tol(e)))) expect.fail(`${label} at ${i}: ${g} vs ${e}`);
+  }
+}
+
+await describeGPU('webgpu interpolate parity', () => {
+  it('matches the CPU for every GPU mode, alignCorners, scale factors and 1-D inputs', async () => {
+    const modes = ['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic'] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          mode: fc.constantFrom(...modes),
+          n: fc.integer({ min: 1, max: 2 }),
+          c: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 1, max: 12 }),
+          w: fc.integer({ min: 1, max: 12 }),
+          oh: fc.integer({ min: 1, max: 25 }),
+          ow: fc.integer({ min: 1, max: 25 }),
+          scale: fc.option(fc.tuple(fc.double({ min: 0.3, max: 3.2, noNaN: true }), fc.double({ min: 0.3, max: 3.2, noNaN: true }))),
+          alignCorners: fc.boolean(),
+          small: fc.boolean(),
+        }),
+        async (c) => {
+          const oneD = c.mode === 'linear';
+          const x = randn(oneD ? [c.n, c.c, c.w] : [c.n, c.c, c.h, c.w]);
+          const linear = c.mode === 'linear' || c.mode === 'bilinear' || c.mode === 'bicubic';
+          const opts = {
+            mode: c.mode,
+            ...(c.scale ? { scaleFactor: oneD ? [c.scale[1]] : c.scale } : { size: oneD ? [c.ow] : [c.oh, c.ow] }),
+            ...(linear ? { alignCorners: c.alignCorners } : {}),
+          };
+          const r = await both(() => interpolate(x, opts), (exp) => pickFor(c.small, x, exp).interpolate(x, opts));
+          if (!r) return;
+          const maxAbs = Math.max(...Array.from(x.data, Math.abs));
+          const k = c.mode.startsWith('nearest') ? 0 : c.mode === 'bicubic' ? 32 : 8;
+          close(r[1], r[0], () => k * EPS * maxAbs, JSON.stringify(c));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it("runs 'area' on the CPU", async () => {
+    const x = randn([1, 2, 6, 6]);
+    const got = await (await gpu.interpolate(x, { mode: 'area', size: [4, 3] })).read();
+    expect(Array.from(got.data)).toEqual(Array.from(interpolate(x, { mode: 'area', size: [4, 3] }).data));
+  });
+});
+
+await describeGPU('webgpu pad parity', () => {
+  it('matches the CPU exactly for every mode, negative pads and int32', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          mode: fc.constantFrom('constant', 'reflect', 'replicate', 'circular'),
+          shape: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 5 }),
+          pads: fc.array(fc.integer({ min: -2, max: 4 }), { minLength: 2, maxLength: 6 }),
+          value: fc.double({ min: -5, max: 5, noNaN: true }),
+          int: fc.boolean(),
+          small: fc.boolean(),
+        }),
+        async (c) => {
+          const pads = c.pads.slice(0, 2 * Math.floor(c.pads.length / 2));
+          const base = randn(c.shape);
+          const x = c.int && c.mode === 'constant' ? base.to('int32') : base;
+          const opts = { mode: c.mode, ...(c.mode === 'constant' ? { value: c.value } : {}) };
+          const r = await both(() => pad(x, pads, opts), (exp) => pickFor(c.small, x, exp).pad(x, pads, opts));
+          if (!r) return;
+          expect(r[1].dtype).toBe(c.int && c.mode === 'constant' ? 'int32' : 'float32');
+          close(r[1], r[0], () => 0, JSON.stringify(c));
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+});
+
+await describeGPU('webgpu softmax parity', () => {
+  it('softmax and logSoftmax match the CPU along any dim, with -inf and NaN entries', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: -4, max: 3 }),
+        fc.boolean(),
+        fc.constantFrom('none', 'neginf', 'nan'),
+        async (shape, dimRaw, log, special) => {
+          const dim = dimRaw % shape.length;
+          const x = randn(shape);
+          (x.data as Float32Array).forEach((v, i) => ((x.data as Float32Array)[i] = v * 4));
+          if (special === 'neginf') (x.data as Float32Array)[0] = -Infinity;
+          if (special === 'nan') (x.data as Float32Array)[x.numel - 1] = NaN;
+          const r = await both(
+            () => (log ? logSoftmax : softmax)(x, { dim }),
+            () => (log ? gpu.logSoftmax(x, { dim }) : gpu.softmax(x, { dim })),
+          );
+          if (!r) return;
+          close(r[1], r[0], (e) => (log ? (Number.isFinite(e) ? 1e-5 * (1 + Math.abs(e)) : 0) : 1e-5 * Math.abs(e) + 1e-6), JSON.stringify({ shape, dim, log, special }));
+        },
+      ),
+      { numRuns: 80 },
+    );
+    await expect(gpu.softmax(tensor([1, 2]), undefined as never)).rejects.toThrow(/'dim' is required/);
+  });
+
+  it('splits over the leading dims under a small binding limit', async () => {
+    const x = randn([9, 5, 7]);
+    const got = await (await tiny.softmax(x, { dim: 1 })).read();
+    close(got, softmax(x, { dim: 1 }), (e) => 1e-5 * Math.abs(e) + 1e-6, 'split');
+  });
+});
