@@ -105,6 +105,15 @@ function describe(x: unknown): string {
   return typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
 }
 
+const isNum = (v: unknown): v is number => typeof v === 'number' && v === v;
+
+/** True when `v` is an array of `n` numbers; hot loops test this and build error messages only on failure. */
+function isNumbers(v: unknown, n: number): v is number[] {
+  if (!Array.isArray(v) || v.length !== n) return false;
+  for (let i = 0; i < n; i++) if (!isNum(v[i])) return false;
+  return true;
+}
+
 /** @internal Throws `ValueError("<where>.<field> must be a number, got ...")` unless `obj[field]` is a number. */
 export function requireNumber(obj: Record<string, unknown>, field: string, where: string): number {
   const v = obj[field];
@@ -208,16 +217,17 @@ export class COCO {
     const imgToAnns = new Map<number, CocoAnnotation[]>();
     const catToImgs = new Map<number, number[]>();
     if (annotations) {
-      annotations.forEach((ann, i) => {
-        const where = `annotations[${i}]`;
-        const id = requireNumber(ann, 'id', where);
-        const imgId = requireNumber(ann, 'image_id', where);
-        if (categories) requireNumber(ann, 'category_id', where);
+      for (let i = 0; i < annotations.length; i++) {
+        const ann = annotations[i];
+        const id = ann.id, imgId = ann.image_id;
+        if (!isNum(id) || !isNum(imgId) || (categories && !isNum(ann.category_id))) {
+          for (const f of ['id', 'image_id', 'category_id']) requireNumber(ann, f, `annotations[${i}]`);
+        }
         const list = imgToAnns.get(imgId);
         if (list) list.push(ann);
         else imgToAnns.set(imgId, [ann]);
         anns.set(id, ann);
-      });
+      }
     }
     images?.forEach((img, i) => imgs.set(requireNumber(img, 'id', `images[${i}]`), img));
     categories?.forEach((cat, i) => cats.set(requireNumber(cat, 'id', `categories[${i}]`), cat));
@@ -358,23 +368,26 @@ export class COCO {
    */
   loadRes(results: readonly CocoResult[], opts: LoadResOptions = {}): COCO {
     if (!Array.isArray(results)) throw new ValueError(`loadRes: results must be an array of result objects, got ${describe(results)}`);
-    results.forEach((r, i) => {
+    const imgIds = new Set<number>(), catIds = new Set<number>();
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
       if (!isObject(r)) throw new ValueError(`loadRes: results[${i}] must be an object, got ${describe(r)}`);
-      requireNumber(r, 'image_id', `results[${i}]`);
-      requireNumber(r, 'category_id', `results[${i}]`);
-      requireNumber(r, 'score', `results[${i}]`);
-    });
-    const unknownImgs = [...new Set(results.map((r) => r.image_id))].filter((id) => !this.imgs.has(id));
+      if (!isNum(r.image_id) || !isNum(r.category_id) || !isNum(r.score)) {
+        for (const f of ['image_id', 'category_id', 'score']) requireNumber(r, f, `results[${i}]`);
+      }
+      imgIds.add(r.image_id as number);
+      catIds.add(r.category_id as number);
+    }
+    const unknownImgs = [...imgIds].filter((id) => !this.imgs.has(id));
     if (unknownImgs.length) {
       throw new ValueError(`loadRes: results do not correspond to this dataset: ${unknownImgs.length} image id(s) not in it (${unknownImgs.slice(0, 5).join(', ')}${unknownImgs.length > 5 ? ', ...' : ''})`);
     }
     if (!opts.allowUnknownCategories && this.dataset.categories) {
-      const unknownCats = [...new Set(results.map((r) => r.category_id))].filter((id) => !this.cats.has(id));
+      const unknownCats = [...catIds].filter((id) => !this.cats.has(id));
       if (unknownCats.length) {
         throw new ValueError(`loadRes: results use category id(s) not in the dataset: ${unknownCats.slice(0, 5).join(', ')}${unknownCats.length > 5 ? ', ...' : ''}`);
       }
     }
-    // Object.assign, not spread: V8 gives spread copies of parsed json a layout several times slower to read.
     const anns = results.length ? deriveResults(results) : [];
     const res = new COCO({
       images: [...(this.dataset.images ?? [])],
@@ -399,29 +412,44 @@ function lookup<T>(map: Map<number, T>, id: number, what: string): T {
 
 function deriveResults(results: readonly CocoResult[]): CocoAnnotation[] {
   const first = results[0];
+  // Copies via Object.assign then plain property writes: V8 lays out spread copies of parsed json
+  // in a form several times slower to read back, and a per-result object literal is garbage.
+  const out = new Array<CocoAnnotation>(results.length);
   if (Array.isArray(first.bbox) && first.bbox.length > 0) {
-    return results.map((r, i) => {
-      const where = `results[${i}]`;
-      const bb = requireNumbers(r, 'bbox', `${where} (results[0] has a bbox, so every result needs one)`, 4);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      const bb = r.bbox as number[];
+      if (!isNumbers(bb, 4)) requireNumbers(r, 'bbox', `results[${i}] (results[0] has a bbox, so every result needs one)`, 4);
       const x1 = bb[0], x2 = bb[0] + bb[2], y1 = bb[1], y2 = bb[1] + bb[3];
-      const segmentation = r.segmentation ?? [[x1, y1, x1, y2, x2, y2, x2, y1]];
-      return Object.assign({}, r, { segmentation, area: bb[2] * bb[3], id: i + 1, iscrowd: 0 }) as CocoAnnotation;
-    });
+      const a = Object.assign({}, r) as CocoAnnotation;
+      if (a.segmentation === undefined) a.segmentation = [[x1, y1, x1, y2, x2, y2, x2, y1]];
+      a.area = bb[2] * bb[3];
+      a.id = i + 1;
+      a.iscrowd = 0;
+      out[i] = a;
+    }
+    return out;
   }
   if (first.segmentation !== undefined) {
-    return results.map((r, i) => {
-      const where = `results[${i}]`;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
       const s = r.segmentation as unknown;
       if (!isObject(s) || typeof s.counts !== 'string') {
-        throw new ValueError(`${where}.segmentation must be a compressed RLE {size, counts: string} (results[0] has a segmentation and no bbox), got ${describe(s)}`);
+        throw new ValueError(`results[${i}].segmentation must be a compressed RLE {size, counts: string} (results[0] has a segmentation and no bbox), got ${describe(s)}`);
       }
-      const R = segmentationToRle(s, undefined, undefined, where);
-      const bbox = r.bbox ?? Array.from(rleToBbox(R));
-      return Object.assign({}, r, { area: rleArea(R), bbox, id: i + 1, iscrowd: 0 }) as CocoAnnotation;
-    });
+      const R = segmentationToRle(s, undefined, undefined, `results[${i}]`);
+      const a = Object.assign({}, r) as CocoAnnotation;
+      a.area = rleArea(R);
+      if (a.bbox === undefined) a.bbox = Array.from(rleToBbox(R));
+      a.id = i + 1;
+      a.iscrowd = 0;
+      out[i] = a;
+    }
+    return out;
   }
   if (first.keypoints !== undefined) {
-    return results.map((r, i) => {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
       const where = `results[${i}]`;
       const s = requireNumbers(r, 'keypoints', `${where} (results[0] has keypoints, so every result needs them)`);
       if (s.length < 2) throw new ValueError(`${where}.keypoints must hold x, y, v triplets, got ${s.length} number(s)`);
@@ -434,8 +462,13 @@ function deriveResults(results: readonly CocoResult[]): CocoAnnotation[] {
         y0 = Math.min(y0, s[j]);
         y1 = Math.max(y1, s[j]);
       }
-      return Object.assign({}, r, { area: (x1 - x0) * (y1 - y0), id: i + 1, bbox: [x0, y0, x1 - x0, y1 - y0] }) as CocoAnnotation;
-    });
+      const a = Object.assign({}, r) as CocoAnnotation;
+      a.area = (x1 - x0) * (y1 - y0);
+      a.id = i + 1;
+      a.bbox = [x0, y0, x1 - x0, y1 - y0];
+      out[i] = a;
+    }
+    return out;
   }
   throw new ValueError('loadRes: results[0] has none of bbox, segmentation, keypoints; cannot tell the result type');
 }
