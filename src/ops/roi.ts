@@ -278,26 +278,31 @@ class AxisWeights {
   readonly idx: Int32Array;
   readonly w: Float64Array;
   readonly binStart: Int32Array;
-  private readonly slot: Int32Array;
+  /** Entries reserved per roi slot: merging repeated rows per bin bounds a bin's entries by the axis size. */
+  readonly stride: number;
+  private readonly seen: Int32Array;
 
+  /** Room for `slots` rois; slot `s` uses `binStart[s * (pooled + 1) .. (s + 1) * (pooled + 1))`. */
   constructor(
     readonly pooled: number,
     readonly size: number,
+    slots = 1,
   ) {
-    // Merging repeated rows per bin bounds a bin's entries by the axis size.
-    this.idx = new Int32Array(pooled * (size + 1));
-    this.w = new Float64Array(pooled * (size + 1));
-    this.binStart = new Int32Array(pooled + 1);
-    this.slot = new Int32Array(size).fill(-1);
+    this.stride = pooled * (size + 1);
+    this.idx = new Int32Array(slots * this.stride);
+    this.w = new Float64Array(slots * this.stride);
+    this.binStart = new Int32Array(slots * (pooled + 1));
+    this.seen = new Int32Array(size).fill(-1);
   }
 
-  fill(a: RoiAxis, q: Rounder): void {
-    const { pooled, size, idx, w, slot } = this;
+  fill(a: RoiAxis, q: Rounder, slot = 0): void {
+    const { pooled, size, idx, w, seen, binStart } = this;
     const grid = a.grid;
     const gridT = q(grid);
-    let n = 0;
+    const b0 = slot * (pooled + 1);
+    let n = slot * this.stride;
     for (let p = 0; p < pooled; p++) {
-      this.binStart[p] = n;
+      binStart[b0 + p] = n;
       const origin = q(a.start + q(p * a.binSize));
       for (let i = 0; i < grid; i++) {
         let v = q(origin + q(q((i + 0.5) * a.binSize) / gridT));
@@ -314,16 +319,16 @@ class AxisWeights {
         for (let t = 0; t < 2; t++) {
           const at = t === 0 ? lo : hi;
           const wt = t === 0 ? h : l;
-          if (slot[at] < 0) {
-            slot[at] = n;
+          if (seen[at] < 0) {
+            seen[at] = n;
             idx[n] = at;
             w[n++] = wt;
-          } else w[slot[at]] += wt;
+          } else w[seen[at]] += wt;
         }
       }
-      for (let e = this.binStart[p]; e < n; e++) slot[idx[e]] = -1;
+      for (let e = binStart[b0 + p]; e < n; e++) seen[idx[e]] = -1;
     }
-    this.binStart[pooled] = n;
+    binStart[b0 + pooled] = n;
   }
 }
 
@@ -357,182 +362,193 @@ export function roiAlign(x: Tensor, boxes: RoiBoxes, opts: RoiAlignOptions): Ten
   return new Tensor(out, plan.outShape, plan.dtype);
 }
 
+/** Rois whose weights are built before their channels are pooled: each block of channel planes is then read once per chunk. */
+const ROI_CHUNK = 32;
+
 function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
   const { channels: C, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
   const q = rounder(plan.dtype);
-  const ay = new AxisWeights(PH, H);
-  const ax = new AxisWeights(PW, W);
-  // Rows touched by a roi, and for each y entry the offset of its row in `tmp` (LANES channels per column bin).
-  const rows = new Int32Array(H);
+  const ay = new AxisWeights(PH, H, ROI_CHUNK);
+  const ax = new AxisWeights(PW, W, ROI_CHUNK);
+  // Per slot: the rows it touches, and for each y entry the offset of its row in `tmp` (LANES channels per column bin).
+  const rows = new Int32Array(ROI_CHUNK * H);
+  const nRows = new Int32Array(ROI_CHUNK);
   const rowSlot = new Int32Array(H).fill(-1);
   const yTmpOff = new Int32Array(ay.idx.length);
+  const roiOf = new Int32Array(ROI_CHUNK);
   const tmp = new Float64Array(H * PW * LANES);
   const plane = H * W;
-  const binCount = PH * PW;
-  let o = 0;
-  for (let k = 0; k < numRois; k++) {
-    const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
-    if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
-      // torchvision sizes its pre_calc vector with this negative product.
-      throw new ValueError(`roi_align(): cannot create std::vector larger than max_size() (roi ${k} has ${y.grid} x ${x.grid} samples per bin)`);
-    }
-    if (y.grid <= 0 || x.grid <= 0) {
-      out.fill(0, o, o + C * binCount);
-      o += C * binCount;
-      continue;
-    }
-    ay.fill(y, q);
-    ax.fill(x, q);
-    // torchvision divides by max(grid_h * grid_w, 1); fold 1/count into the y weights.
-    const inv = 1 / q(y.grid * x.grid);
-    const nY = ay.binStart[PH];
-    let nRows = 0;
-    for (let e = 0; e < nY; e++) {
-      const r = ay.idx[e];
-      if (rowSlot[r] < 0) {
-        rowSlot[r] = nRows;
-        rows[nRows++] = r;
+  const perRoi = C * PH * PW;
+  for (let k0 = 0; k0 < numRois; k0 += ROI_CHUNK) {
+    let slots = 0;
+    for (let k = k0; k < Math.min(k0 + ROI_CHUNK, numRois); k++) {
+      const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
+      if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
+        // torchvision sizes its pre_calc vector with this negative product.
+        throw new ValueError(`roi_align(): cannot create std::vector larger than max_size() (roi ${k} has ${y.grid} x ${x.grid} samples per bin)`);
       }
-      yTmpOff[e] = rowSlot[r] * PW * LANES;
-      ay.w[e] *= inv;
+      // No samples: the output stays 0.
+      if (y.grid <= 0 || x.grid <= 0) continue;
+      const s = slots++;
+      roiOf[s] = k;
+      ay.fill(y, q, s);
+      ax.fill(x, q, s);
+      // torchvision divides by max(grid_h * grid_w, 1); fold 1/count into the y weights.
+      const inv = 1 / q(y.grid * x.grid);
+      let n = 0;
+      for (let e = ay.binStart[s * (PH + 1)], end = ay.binStart[s * (PH + 1) + PH]; e < end; e++) {
+        const r = ay.idx[e];
+        if (rowSlot[r] < 0) {
+          rowSlot[r] = n;
+          rows[s * H + n++] = r;
+        }
+        yTmpOff[e] = rowSlot[r] * PW * LANES;
+        ay.w[e] *= inv;
+      }
+      for (let i = 0; i < n; i++) rowSlot[rows[s * H + i]] = -1;
+      nRows[s] = n;
     }
-    for (let i = 0; i < nRows; i++) rowSlot[rows[i]] = -1;
-    o = alignChannels(input, plan.batchIndex[k] * C * plane, C, plane, W, PH, PW, rows, nRows, ax.idx, ax.w, ax.binStart, ay.w, ay.binStart, yTmpOff, tmp, out, o);
+    for (let c = 0; c < C; c += LANES) {
+      for (let s = 0; s < slots; s++) {
+        const k = roiOf[s];
+        alignBlock(input, (plan.batchIndex[k] * C + c) * plane, Math.min(LANES, C - c), plane, W, PH, PW, rows, s * H, nRows[s], ax.idx, ax.w, ax.binStart, s * (PW + 1), ay.w, ay.binStart, s * (PH + 1), yTmpOff, tmp, out, k * perRoi + c * PH * PW);
+      }
+    }
   }
 }
 
-/** Channels processed together by {@link alignChannels}: they share every index and weight load. */
+/** Channels processed together by {@link alignBlock}: they share every index and weight load. */
 const LANES = 8;
 
 /**
- * One roi's bins for every channel: a horizontal pass interpolates each touched
- * row at every column bin (`tmp`, 8 channels interleaved), then a vertical pass
- * combines rows per output bin. Past the last channel the extra lanes repeat it
- * (the same value is written again). Writes `C * PH * PW` values from `o`.
+ * One roi's bins for `nc <= LANES` channels starting at plane `base` (output at
+ * `o`): a horizontal pass interpolates each touched row at every column bin
+ * (`tmp`, the channels interleaved), then a vertical pass combines rows per
+ * output bin. Lanes past `nc` repeat the last channel (its value is written again).
  */
-function alignChannels(
+function alignBlock(
   input: Float32Array | Float64Array,
   base: number,
-  C: number,
+  nc: number,
   plane: number,
   W: number,
   PH: number,
   PW: number,
   rows: Int32Array,
+  row0: number,
   nRows: number,
   xIdx: Int32Array,
   xW: Float64Array,
   xStart: Int32Array,
+  xs: number,
   yW: Float64Array,
   yStart: Int32Array,
+  ys: number,
   yTmpOff: Int32Array,
   tmp: Float64Array,
   out: Float32Array | Float64Array,
   o: number,
-): number {
+): void {
   const bins = PH * PW;
-  for (let c = 0; c < C; c += LANES) {
-    const c0 = c;
-    const c1 = Math.min(c + 1, C - 1);
-    const c2 = Math.min(c + 2, C - 1);
-    const c3 = Math.min(c + 3, C - 1);
-    const c4 = Math.min(c + 4, C - 1);
-    const c5 = Math.min(c + 5, C - 1);
-    const c6 = Math.min(c + 6, C - 1);
-    const c7 = Math.min(c + 7, C - 1);
-    const b0 = base + c0 * plane;
-    const b1 = base + c1 * plane;
-    const b2 = base + c2 * plane;
-    const b3 = base + c3 * plane;
-    const b4 = base + c4 * plane;
-    const b5 = base + c5 * plane;
-    const b6 = base + c6 * plane;
-    const b7 = base + c7 * plane;
-    for (let i = 0, t = 0; i < nRows; i++) {
-      const r = rows[i] * W;
-      const r0 = b0 + r;
-      const r1 = b1 + r;
-      const r2 = b2 + r;
-      const r3 = b3 + r;
-      const r4 = b4 + r;
-      const r5 = b5 + r;
-      const r6 = b6 + r;
-      const r7 = b7 + r;
-      for (let pw = 0; pw < PW; pw++, t += LANES) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let s4 = 0;
-        let s5 = 0;
-        let s6 = 0;
-        let s7 = 0;
-        for (let e = xStart[pw], end = xStart[pw + 1]; e < end; e++) {
-          const w = xW[e];
-          const col = xIdx[e];
-          s0 += w * input[r0 + col];
-          s1 += w * input[r1 + col];
-          s2 += w * input[r2 + col];
-          s3 += w * input[r3 + col];
-          s4 += w * input[r4 + col];
-          s5 += w * input[r5 + col];
-          s6 += w * input[r6 + col];
-          s7 += w * input[r7 + col];
-        }
-        tmp[t + 0] = s0;
-        tmp[t + 1] = s1;
-        tmp[t + 2] = s2;
-        tmp[t + 3] = s3;
-        tmp[t + 4] = s4;
-        tmp[t + 5] = s5;
-        tmp[t + 6] = s6;
-        tmp[t + 7] = s7;
+  const l0 = 0;
+  const l1 = Math.min(1, nc - 1);
+  const l2 = Math.min(2, nc - 1);
+  const l3 = Math.min(3, nc - 1);
+  const l4 = Math.min(4, nc - 1);
+  const l5 = Math.min(5, nc - 1);
+  const l6 = Math.min(6, nc - 1);
+  const l7 = Math.min(7, nc - 1);
+  const b0 = base + l0 * plane;
+  const b1 = base + l1 * plane;
+  const b2 = base + l2 * plane;
+  const b3 = base + l3 * plane;
+  const b4 = base + l4 * plane;
+  const b5 = base + l5 * plane;
+  const b6 = base + l6 * plane;
+  const b7 = base + l7 * plane;
+  for (let i = 0, t = 0; i < nRows; i++) {
+    const r = rows[row0 + i] * W;
+    const r0 = b0 + r;
+    const r1 = b1 + r;
+    const r2 = b2 + r;
+    const r3 = b3 + r;
+    const r4 = b4 + r;
+    const r5 = b5 + r;
+    const r6 = b6 + r;
+    const r7 = b7 + r;
+    for (let pw = 0; pw < PW; pw++, t += LANES) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let e = xStart[xs + pw], end = xStart[xs + pw + 1]; e < end; e++) {
+        const w = xW[e];
+        const col = xIdx[e];
+        s0 += w * input[r0 + col];
+        s1 += w * input[r1 + col];
+        s2 += w * input[r2 + col];
+        s3 += w * input[r3 + col];
+        s4 += w * input[r4 + col];
+        s5 += w * input[r5 + col];
+        s6 += w * input[r6 + col];
+        s7 += w * input[r7 + col];
       }
-    }
-    const o0 = o + c0 * bins;
-    const o1 = o + c1 * bins;
-    const o2 = o + c2 * bins;
-    const o3 = o + c3 * bins;
-    const o4 = o + c4 * bins;
-    const o5 = o + c5 * bins;
-    const o6 = o + c6 * bins;
-    const o7 = o + c7 * bins;
-    for (let ph = 0, bin = 0; ph < PH; ph++) {
-      const e0 = yStart[ph];
-      const e1 = yStart[ph + 1];
-      for (let u0 = 0; u0 < LANES * PW; u0 += LANES, bin++) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let s4 = 0;
-        let s5 = 0;
-        let s6 = 0;
-        let s7 = 0;
-        for (let e = e0; e < e1; e++) {
-          const w = yW[e];
-          const u = yTmpOff[e] + u0;
-          s0 += w * tmp[u + 0];
-          s1 += w * tmp[u + 1];
-          s2 += w * tmp[u + 2];
-          s3 += w * tmp[u + 3];
-          s4 += w * tmp[u + 4];
-          s5 += w * tmp[u + 5];
-          s6 += w * tmp[u + 6];
-          s7 += w * tmp[u + 7];
-        }
-        out[o0 + bin] = s0;
-        out[o1 + bin] = s1;
-        out[o2 + bin] = s2;
-        out[o3 + bin] = s3;
-        out[o4 + bin] = s4;
-        out[o5 + bin] = s5;
-        out[o6 + bin] = s6;
-        out[o7 + bin] = s7;
-      }
+      tmp[t + 0] = s0;
+      tmp[t + 1] = s1;
+      tmp[t + 2] = s2;
+      tmp[t + 3] = s3;
+      tmp[t + 4] = s4;
+      tmp[t + 5] = s5;
+      tmp[t + 6] = s6;
+      tmp[t + 7] = s7;
     }
   }
-  return o + C * bins;
+  const o0 = o + l0 * bins;
+  const o1 = o + l1 * bins;
+  const o2 = o + l2 * bins;
+  const o3 = o + l3 * bins;
+  const o4 = o + l4 * bins;
+  const o5 = o + l5 * bins;
+  const o6 = o + l6 * bins;
+  const o7 = o + l7 * bins;
+  for (let ph = 0, bin = 0; ph < PH; ph++) {
+    const e0 = yStart[ys + ph];
+    const e1 = yStart[ys + ph + 1];
+    for (let u0 = 0; u0 < LANES * PW; u0 += LANES, bin++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let e = e0; e < e1; e++) {
+        const w = yW[e];
+        const u = yTmpOff[e] + u0;
+        s0 += w * tmp[u + 0];
+        s1 += w * tmp[u + 1];
+        s2 += w * tmp[u + 2];
+        s3 += w * tmp[u + 3];
+        s4 += w * tmp[u + 4];
+        s5 += w * tmp[u + 5];
+        s6 += w * tmp[u + 6];
+        s7 += w * tmp[u + 7];
+      }
+      out[o0 + bin] = s0;
+      out[o1 + bin] = s1;
+      out[o2 + bin] = s2;
+      out[o3 + bin] = s3;
+      out[o4 + bin] = s4;
+      out[o5 + bin] = s5;
+      out[o6 + bin] = s6;
+      out[o7 + bin] = s7;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
