@@ -1,13 +1,17 @@
 import { DTypeError, fmtShape, shapeSize, Tensor, ValueError, VisionOpsError } from '../../tensor';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize, type AvgPool2dOptions, type MaxPool2dOptions, type MaxUnpool2dOptions } from '../../ops/pool';
 import type { InterpolateOptions } from '../../ops/interpolate';
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits, type BinaryCrossEntropyOptions, type BinaryCrossEntropyWithLogitsOptions } from '../../ops/losses';
 import type { PadOptions } from '../../ops/pad';
+import type { RoiAlignOptions, RoiPoolOptions } from '../../ops/roi';
 import type { SoftmaxOptions } from '../../ops/softmax';
 import { BufferPool, type GPUMemoryInfo } from './pool';
 import { foldWorkgroups, PipelineCache, sliceOf, type BufferSlice } from './program';
 import { GPUTensor, type GPUDType, type GPUTensorOwner } from './tensor';
 import { avgPool2dGPU, maxPool2dGPU, maxUnpool2dGPU } from './kernels/pool';
+import { nmsGPU, roiAlignGPU, roiPoolGPU, type GPURoiBoxes } from './kernels/detection';
 import { padGPU, softmaxGPU } from './kernels/elementwise';
+import { bceWithLogitsGPU, sigmoidFocalLossGPU, type GPUBinaryCrossEntropyWithLogitsOptions, type GPUSigmoidFocalLossOptions } from './kernels/losses';
 import { interpolateGPU } from './kernels/interpolate';
 import { conv2dGPU, convTranspose2dGPU, type GPUConv2dOptions, type GPUConvTranspose2dOptions } from './kernels/conv';
 import {
@@ -407,6 +411,42 @@ export class WebGPUBackend implements GPUTensorOwner {
   /** GPU `logSoftmax` along `options.dim` (computed in float32). */
   logSoftmax(x: GPUInput, options: SoftmaxOptions): Promise<GPUTensor> {
     return this.op('logSoftmax', { input: x }, () => softmaxGPU(this, 'logSoftmax', x, options));
+  }
+
+  /** GPU `roiAlign`: `[N, C, H, W]` features, rois `[K, 5]` or per-image box lists → `[K, C, ph, pw]`. */
+  roiAlign(x: GPUInput, boxes: GPURoiBoxes, options: RoiAlignOptions): Promise<GPUTensor> {
+    return this.op('roi_align', { input: x }, () => roiAlignGPU(this, x, boxes, options));
+  }
+
+  /** GPU `roiPool` (max over quantised bins). */
+  roiPool(x: GPUInput, boxes: GPURoiBoxes, options: RoiPoolOptions): Promise<GPUTensor> {
+    return this.op('roi_pool', { input: x }, () => roiPoolGPU(this, x, boxes, options));
+  }
+
+  /** GPU `nms`: IoU mask on the device, greedy pass on the CPU; kept indices as a CPU int32 tensor. */
+  nms(boxes: GPUInput, scores: GPUInput, iouThreshold: number): Promise<Tensor> {
+    return this.op('nms', { boxes, scores }, () => nmsGPU(this, boxes, scores, iouThreshold));
+  }
+
+  /** GPU `sigmoidFocalLoss` (default reduction 'none'). */
+  sigmoidFocalLoss(inputs: GPUInput, targets: GPUInput, options: GPUSigmoidFocalLossOptions = {}): Promise<GPUTensor> {
+    return this.op('sigmoidFocalLoss', { inputs, targets }, () => sigmoidFocalLossGPU(this, inputs, targets, options));
+  }
+
+  /** GPU `binaryCrossEntropyWithLogits`; with `weight` or `posWeight` it runs on the CPU. */
+  binaryCrossEntropyWithLogits(input: GPUInput, target: GPUInput, options: Omit<BinaryCrossEntropyWithLogitsOptions, 'grad'> = {}): Promise<GPUTensor> {
+    return this.op('binaryCrossEntropyWithLogits', { input, target }, () =>
+      options.weight || options.posWeight
+        ? this.cpuFallback('binaryCrossEntropyWithLogits(weight)', (a, t) => binaryCrossEntropyWithLogits(a, t, { ...options, grad: false }), input, target)
+        : bceWithLogitsGPU(this, input, target, options as GPUBinaryCrossEntropyWithLogitsOptions),
+    );
+  }
+
+  /** `binaryCrossEntropy` on probabilities runs on the CPU (its input range check needs the values). */
+  binaryCrossEntropy(input: GPUInput, target: GPUInput, options: Omit<BinaryCrossEntropyOptions, 'grad'> = {}): Promise<GPUTensor> {
+    return this.op('binaryCrossEntropy', { input, target }, () =>
+      this.cpuFallback('binaryCrossEntropy', (a, t) => binaryCrossEntropy(a, t, { ...options, grad: false }), input, target),
+    );
   }
 
   /**

@@ -1,0 +1,259 @@
+/**
+ * Detection ops on the GPU: roiAlign and roiPool (per-roi geometry from the CPU
+ * op's exported helpers, sampling on the device), and the IoU suppression mask
+ * of NMS (torchvision's CUDA scheme: 32-box blocks, one bit per pair; the greedy
+ * pass over the mask runs on the CPU in {@link nmsFromMask}).
+ */
+import { nmsFromMask, nmsSortOrder, resolveNms } from '../../../ops/nms';
+import { resolveRoiAlign, resolveRoiPool, roiAlignGeometry, roiPoolWindows, type RoiAlignOptions, type RoiBoxes, type RoiPoolOptions } from '../../../ops/roi';
+import { Tensor } from '../../../tensor';
+import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
+import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { GPUTensor } from '../tensor';
+
+/** Boxes for the RoI ops: as the CPU op takes them, or a `[K, 5]` GPU tensor (read back: the geometry is built on the CPU). */
+export type GPURoiBoxes = RoiBoxes | GPUTensor;
+
+async function cpuBoxes(boxes: GPURoiBoxes): Promise<RoiBoxes> {
+  return boxes instanceof GPUTensor ? boxes.read() : boxes;
+}
+
+const roiParams = params({ C: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', total: 'u32', xShift: 'u32', yShift: 'u32' });
+
+const HEAD = `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let bins = p.PH * p.PW;
+  let bin = e % bins;
+  let ph = bin / p.PW;
+  let pw = bin % p.PW;
+  let c = (e / bins) % p.C;
+  let k = p.k0 + e / (bins * p.C);`;
+
+/**
+ * torchvision's roi_align forward: bin (ph, pw) of roi k averages grid_h x
+ * grid_w bilinear samples; samples beyond [-1, size] count but add nothing,
+ * ones in [-1, 0] read the first row/column, ones past size-1 the last.
+ * Geo rows: (batch, startY, binH, gridH, startX, binW, gridW, unused).
+ */
+const alignShader = `${roiParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Geo: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${HEAD}
+  let g = 8u * k;
+  let base = p.xShift + (u32(Geo[g]) * p.C + c) * p.H * p.W;
+  let gh = i32(Geo[g + 3u]);
+  let gw = i32(Geo[g + 6u]);
+  let oy = Geo[g + 1u] + f32(ph) * Geo[g + 2u];
+  let ox = Geo[g + 4u] + f32(pw) * Geo[g + 5u];
+  let fH = f32(p.H);
+  let fW = f32(p.W);
+  var sum = 0.0;
+  for (var iy = 0; iy < gh; iy++) {
+    var y = oy + (f32(iy) + 0.5) * Geo[g + 2u] / f32(gh);
+    if (y < -1.0 || y > fH) { continue; }
+    y = max(y, 0.0);
+    var y0 = u32(y);
+    var y1 = y0 + 1u;
+    if (y0 >= p.H - 1u) { y0 = p.H - 1u; y1 = y0; y = f32(y0); }
+    let ly = y - f32(y0);
+    let hy = 1.0 - ly;
+    for (var ix = 0; ix < gw; ix++) {
+      var x = ox + (f32(ix) + 0.5) * Geo[g + 5u] / f32(gw);
+      if (x < -1.0 || x > fW) { continue; }
+      x = max(x, 0.0);
+      var x0 = u32(x);
+      var x1 = x0 + 1u;
+      if (x0 >= p.W - 1u) { x0 = p.W - 1u; x1 = x0; x = f32(x0); }
+      let lx = x - f32(x0);
+      let hx = 1.0 - lx;
+      let r0 = base + y0 * p.W;
+      let r1 = base + y1 * p.W;
+      sum += hy * hx * X[r0 + x0] + hy * lx * X[r0 + x1] + ly * hx * X[r1 + x0] + ly * lx * X[r1 + x1];
+    }
+  }
+  Y[p.yShift + e] = sum / f32(max(gh * gw, 1));
+}
+`;
+
+/** torchvision's roi_pool: max over the bin's window, 0 for an empty one. Win rows: (batch, hs, he, ws, we) per bin, stride 5. */
+const poolShader = `${roiParams.wgsl}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Win: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${HEAD}
+  let wi = 5u * (k * bins + bin);
+  let base = p.xShift + (u32(Win[wi]) * p.C + c) * p.H * p.W;
+  let hs = Win[wi + 1u];
+  let he = Win[wi + 2u];
+  let ws = Win[wi + 3u];
+  let we = Win[wi + 4u];
+  var m = 0.0;
+  if (he > hs && we > ws) {
+    m = X[base + u32(hs) * p.W + u32(ws)];
+    for (var h = hs; h < he; h++) {
+      for (var w = ws; w < we; w++) { m = max(m, X[base + u32(h) * p.W + u32(w)]); }
+    }
+  }
+  Y[p.yShift + e] = m;
+}
+`;
+
+async function runRoi(
+  b: WebGPUBackend,
+  op: string,
+  code: string,
+  x: GPUInput,
+  table: Tensor,
+  plan: { batch: number; channels: number; height: number; width: number; numRois: number; pooledHeight: number; pooledWidth: number; outShape: readonly number[] },
+): Promise<GPUTensor> {
+  const temps: GPUTensor[] = [];
+  try {
+    const X = b.input(op, 'input', x, temps);
+    const out = b.empty(plan.outShape, 'float32', op);
+    const perRoi = plan.channels * plan.pooledHeight * plan.pooledWidth;
+    if (plan.numRois * perRoi === 0) return out;
+    const T = b.upload(table);
+    temps.push(T);
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    // The rois may read any image, so the feature map is bound whole; outputs split over rois.
+    unitsPerChunk(op, 1, [X.numel * 4, T.numel * 4], maxBytes, 'feature map');
+    const per = unitsPerChunk(op, plan.numRois, [perRoi * 4], maxBytes, 'roi');
+    const xs = b.slice(X);
+    const list: Dispatch[] = [];
+    for (let k0 = 0; k0 < plan.numRois; k0 += per) {
+      const kc = Math.min(per, plan.numRois - k0);
+      const ys = b.slice(out, k0 * perRoi, kc * perRoi);
+      list.push({
+        code,
+        uniforms: roiParams.pack({ C: plan.channels, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, total: kc * perRoi, xShift: xs.shift, yShift: ys.shift }),
+        bindings: [xs.slice, b.slice(T).slice, ys.slice],
+        workgroups: Math.ceil((kc * perRoi) / 256),
+      });
+    }
+    await b.run(list);
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+/** GPU {@link roiAlign}: `[K, C, ph, pw]`; sample geometry from {@link roiAlignGeometry}. */
+export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBoxes, opts: RoiAlignOptions): Promise<GPUTensor> {
+  const plan = resolveRoiAlign(x.shape, await cpuBoxes(boxes), opts, 'float32');
+  const geo = new Float32Array(8 * plan.numRois);
+  for (let k = 0; k < plan.numRois; k++) {
+    const { y, x: gx } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
+    geo.set([plan.batchIndex[k], y.start, y.binSize, y.grid, gx.start, gx.binSize, gx.grid], 8 * k);
+  }
+  return runRoi(b, 'roi_align', alignShader, x, new Tensor(geo, [geo.length], 'float32'), plan);
+}
+
+/** GPU {@link roiPool}: windows from {@link roiPoolWindows}. */
+export async function roiPoolGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBoxes, opts: RoiPoolOptions): Promise<GPUTensor> {
+  const plan = resolveRoiPool(x.shape, await cpuBoxes(boxes), opts, 'float32');
+  const bins = plan.pooledHeight * plan.pooledWidth;
+  const win = new Int32Array(4 * bins);
+  const table = new Int32Array(5 * bins * plan.numRois);
+  for (let k = 0; k < plan.numRois; k++) {
+    roiPoolWindows(plan, k, false, win);
+    for (let i = 0; i < bins; i++) table.set([plan.batchIndex[k], win[4 * i], win[4 * i + 1], win[4 * i + 2], win[4 * i + 3]], 5 * (k * bins + i));
+  }
+  return runRoi(b, 'roi_pool', poolShader, x, new Tensor(table, [table.length], 'int32'), plan);
+}
+
+const nmsParams = params({ n: 'u32', blocks: 'u32', row0: 'u32', total: 'u32', thr: 'f32', mShift: 'u32' });
+
+/**
+ * One thread per (row i, 32-column block): bit j of the word is set when box i
+ * suppresses box j > i (IoU > threshold), with the CPU kernel's operation
+ * order and min/max argument order. Boxes are in visiting (score) order.
+ */
+const nmsShader = `${nmsParams.wgsl}
+@group(0) @binding(1) var<storage, read> B: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> Mask: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let i = p.row0 + e / p.blocks;
+  let blk = e % p.blocks;
+  let a = B[i];
+  let areaA = (a.z - a.x) * (a.w - a.y);
+  var bits = 0u;
+  let j0 = max(blk * 32u, i + 1u);
+  let j1 = min(blk * 32u + 32u, p.n);
+  for (var j = j0; j < j1; j++) {
+    let c = B[j];
+    let w = max(select(a.z, c.z, c.z < a.z) - select(a.x, c.x, a.x < c.x), 0.0);
+    let h = max(select(a.w, c.w, c.w < a.w) - select(a.y, c.y, a.y < c.y), 0.0);
+    let inter = w * h;
+    let areaC = (c.z - c.x) * (c.w - c.y);
+    if (inter / (areaA + areaC - inter) > p.thr) { bits |= 1u << (j - blk * 32u); }
+  }
+  Mask[p.mShift + e] = bits;
+}
+`;
+
+/**
+ * The largest float32 <= v, so that for every float32 IoU, `iou > v` and
+ * `iou > floorToFloat32(v)` agree (the CPU compares float32 IoUs with the
+ * double threshold).
+ */
+function floorToFloat32(v: number): number {
+  const f = Math.fround(v);
+  if (!(f > v)) return f;
+  const bits = new Uint32Array(new Float32Array([f]).buffer);
+  bits[0] = f > 0 ? bits[0] - 1 : f === 0 ? 0x80000001 : bits[0] + 1;
+  return new Float32Array(bits.buffer)[0];
+}
+
+/**
+ * GPU {@link nms}: the score sort and the greedy pass run on the CPU, the
+ * O(N^2) IoU mask on the device. Returns the kept indices as a CPU int32
+ * tensor (its length depends on the data). IoU is float32 with WGSL's
+ * division (2.5 ulp), so a pair whose IoU lies within a few ulps of the
+ * threshold may be decided differently from the CPU; float64 boxes are rounded,
+ * and devices that flush denormals treat a threshold below 1.2e-38 in magnitude as 0.
+ */
+export async function nmsGPU(b: WebGPUBackend, boxes: GPUInput, scores: GPUInput, iouThreshold: number): Promise<Tensor> {
+  const op = 'nms';
+  const cpuB = boxes instanceof GPUTensor ? await boxes.read() : boxes;
+  const cpuS = scores instanceof GPUTensor ? await scores.read() : scores;
+  const plan = resolveNms(cpuB, cpuS, iouThreshold);
+  const n = plan.numBoxes;
+  if (n === 0) return new Tensor(new Int32Array(0), [0], 'int32');
+  const order = nmsSortOrder(plan.scores.data as Float32Array | Float64Array);
+  const src = plan.boxes.data;
+  const sorted = new Float32Array(4 * n);
+  for (let r = 0; r < n; r++) for (let c = 0; c < 4; c++) sorted[4 * r + c] = src[4 * order[r] + c];
+  const blocks = Math.ceil(n / 32);
+  const B = b.upload(new Tensor(sorted, [n, 4], 'float32'));
+  const mask = b.empty([n, blocks], 'int32', op);
+  try {
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    unitsPerChunk(op, 1, [sorted.byteLength], maxBytes, 'box list');
+    const per = unitsPerChunk(op, n, [blocks * 4], maxBytes, 'mask row');
+    const list: Dispatch[] = [];
+    for (let r0 = 0; r0 < n; r0 += per) {
+      const rc = Math.min(per, n - r0);
+      const ms = b.slice(mask, r0 * blocks, rc * blocks);
+      list.push({
+        code: nmsShader,
+        uniforms: nmsParams.pack({ n, blocks, row0: r0, total: rc * blocks, thr: floorToFloat32(plan.iouThreshold), mShift: ms.shift }),
+        bindings: [b.slice(B).slice, ms.slice],
+        workgroups: Math.ceil((rc * blocks) / 256),
+      });
+    }
+    await b.run(list);
+    const bits = await mask.read();
+    return nmsFromMask(order, new Uint32Array(bits.data.buffer, bits.data.byteOffset, bits.numel), blocks);
+  } finally {
+    B.dispose();
+    mask.dispose();
+  }
+}

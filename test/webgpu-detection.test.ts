@@ -1,0 +1,165 @@
+/**
+ * GPU roiAlign / roiPool / nms / losses against the CPU kernels on generated inputs.
+ * Tolerances: roiPool is a max over the CPU's windows, exact. roiAlign samples
+ * at float32 positions (WGSL division may move a sample by an ulp) and sums in
+ * float32: 1e-5 (max|x| + |y|). nms: the same kept list (random continuous
+ * boxes, so no IoU lies within ulps of the threshold; thresholds below 1e-30 in
+ * magnitude are left out, as SwiftShader flushes denormals). Losses: float32
+ * transcendental functions, 1e-5 (1 + |y|) per element; reduced: 1e-5 sum|loss|.
+ */
+import fc from 'fast-check';
+import { beforeAll, expect, it } from 'vitest';
+import { binaryCrossEntropyWithLogits, sigmoidFocalLoss } from '../src/ops/losses';
+import { nms } from '../src/ops/nms';
+import { roiAlign, roiPool } from '../src/ops/roi';
+import { Generator, rand, randn, Tensor } from '../src/tensor';
+import type { WebGPUBackend } from '../src/backends/webgpu';
+import { describeGPU, testBackend } from './helpers/webgpu';
+
+let gpu: WebGPUBackend;
+let tiny: WebGPUBackend;
+beforeAll(async () => {
+  gpu = await testBackend();
+  tiny = await testBackend({ maxBindingBytes: 4096, maxWorkgroupsPerDimension: 2 });
+});
+
+function rois(g: Generator, k: number, n: number, h: number, w: number, scale: number): Tensor {
+  const d = new Float32Array(5 * k);
+  for (let i = 0; i < k; i++) {
+    const x1 = (g.random() * 1.4 - 0.2) * w / scale;
+    const y1 = (g.random() * 1.4 - 0.2) * h / scale;
+    d.set([Math.floor(g.random() * n), x1, y1, x1 + (g.random() * w) / scale, y1 + (g.random() * h) / scale], 5 * i);
+  }
+  return new Tensor(d, [k, 5], 'float32');
+}
+
+const roiCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  c: fc.integer({ min: 1, max: 3 }),
+  h: fc.integer({ min: 1, max: 12 }),
+  w: fc.integer({ min: 1, max: 12 }),
+  k: fc.integer({ min: 0, max: 12 }),
+  ph: fc.integer({ min: 1, max: 4 }),
+  pw: fc.integer({ min: 1, max: 4 }),
+  scale: fc.constantFrom(1, 0.5, 0.25),
+  sampling: fc.integer({ min: -1, max: 3 }),
+  aligned: fc.boolean(),
+  seed: fc.integer({ min: 1, max: 1e9 }),
+  small: fc.boolean(),
+});
+
+await describeGPU('webgpu roi parity', () => {
+  it('roiAlign matches the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(roiCase, async (c) => {
+        const g = new Generator(c.seed);
+        const x = randn([c.n, c.c, c.h, c.w], { generator: g });
+        const boxes = rois(g, c.k, c.n, c.h, c.w, c.scale);
+        const opts = { outputSize: [c.ph, c.pw] as [number, number], spatialScale: c.scale, samplingRatio: c.sampling, aligned: c.aligned };
+        let exp: Tensor;
+        try {
+          exp = roiAlign(x, boxes, opts);
+        } catch (e) {
+          await expect(gpu.roiAlign(x, boxes, opts)).rejects.toThrow((e as Error).message);
+          return;
+        }
+        const b = c.small ? tiny : gpu;
+        const got = await (await b.roiAlign(b.upload(x), c.small ? b.upload(boxes) : boxes, opts)).read();
+        expect(got.shape).toEqual(exp.shape);
+        const maxAbs = Math.max(0, ...Array.from(x.data, Math.abs));
+        for (let i = 0; i < exp.numel; i++) expect(Math.abs(got.data[i] - exp.data[i])).toBeLessThanOrEqual(1e-5 * (maxAbs + Math.abs(exp.data[i])));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('roiPool matches the CPU exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(roiCase, async (c) => {
+        const g = new Generator(c.seed);
+        const x = randn([c.n, c.c, c.h, c.w], { generator: g });
+        const boxes = rois(g, c.k, c.n, c.h, c.w, c.scale);
+        const opts = { outputSize: [c.ph, c.pw] as [number, number], spatialScale: c.scale };
+        const exp = roiPool(x, boxes, opts);
+        const got = await (await (c.small ? tiny : gpu).roiPool(x, boxes, opts)).read();
+        expect(Array.from(got.data)).toEqual(Array.from(exp.data));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('roiAlign accepts per-image box lists and rejects what the CPU rejects', async () => {
+    const x = randn([2, 3, 8, 8]);
+    const list = [rand([3, 4]).data, rand([2, 4]).data].map((d) => new Tensor(Float32Array.from(d, (v) => v * 6), [d.length / 4, 4], 'float32'));
+    const opts = { outputSize: 2, samplingRatio: 2 };
+    const got = await (await gpu.roiAlign(x, list, opts)).read();
+    const exp = roiAlign(x, list, opts);
+    for (let i = 0; i < exp.numel; i++) expect(Math.abs(got.data[i] - exp.data[i])).toBeLessThan(1e-5);
+    const bad = new Tensor(new Float32Array([5, 0, 0, 1, 1]), [1, 5], 'float32');
+    expect(() => roiAlign(x, bad, opts)).toThrow();
+    await expect(gpu.roiAlign(x, bad, opts)).rejects.toThrow(/batch|index/i);
+  });
+});
+
+await describeGPU('webgpu nms parity', () => {
+  it('keeps the same boxes as the CPU nms', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 300 }), fc.double({ min: -0.1, max: 1, noNaN: true }).filter((t) => t === 0 || Math.abs(t) > 1e-30), fc.integer({ min: 1, max: 1e9 }), fc.boolean(), async (n, thr, seed, small) => {
+        const g = new Generator(seed);
+        const d = new Float32Array(4 * n);
+        for (let i = 0; i < n; i++) {
+          const x = g.random() * 100;
+          const y = g.random() * 100;
+          d.set([x, y, x + g.random() * 30, y + g.random() * 30], 4 * i);
+        }
+        const boxes = new Tensor(d, [n, 4], 'float32');
+        const scores = rand([n], { generator: g });
+        if (n > 3) (scores.data as Float32Array)[3] = scores.data[1];
+        // The small backend (4 KiB bindings) holds up to 240 boxes whole and splits the mask rows.
+        const b = small && n <= 240 ? tiny : gpu;
+        const got = await b.nms(b.upload(boxes), scores, thr);
+        expect(Array.from(got.data)).toEqual(Array.from(nms(boxes, scores, thr).data));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+await describeGPU('webgpu loss parity', () => {
+  it('sigmoidFocalLoss and binaryCrossEntropyWithLogits match the CPU for every reduction', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('none', 'mean', 'sum'),
+        fc.constantFrom(-1, 0, 0.25, 1),
+        fc.constantFrom(0, 0.5, 2),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 1e9 }),
+        async (shape, reduction, alpha, gamma, focal, seed) => {
+          const g = new Generator(seed);
+          const x = randn(shape, { generator: g });
+          (x.data as Float32Array).forEach((v, i) => ((x.data as Float32Array)[i] = v * 6));
+          const t = new Tensor(Float32Array.from(rand(shape, { generator: g }).data, (v) => (v < 0.3 ? 1 : v < 0.4 ? 0.5 : 0)), shape, 'float32');
+          const exp = focal ? sigmoidFocalLoss(x, t, { alpha, gamma, reduction }) : binaryCrossEntropyWithLogits(x, t, { reduction });
+          const got = await (focal ? gpu.sigmoidFocalLoss(x, t, { alpha, gamma, reduction }) : gpu.binaryCrossEntropyWithLogits(x, t, { reduction })).then((r) => r.read());
+          expect(got.shape).toEqual(exp.shape);
+          const absSum = (focal ? sigmoidFocalLoss(x, t, { alpha, gamma }) : binaryCrossEntropyWithLogits(x, t, { reduction: 'none' })).data.reduce((a, v) => a + Math.abs(v), 0);
+          for (let i = 0; i < exp.numel; i++) {
+            const tol = reduction === 'none' ? 1e-5 * (1 + Math.abs(exp.data[i])) : 1e-5 * (1 + absSum);
+            expect(Math.abs(got.data[i] - exp.data[i])).toBeLessThanOrEqual(tol);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rejects what the CPU rejects and runs weighted BCE on the CPU', async () => {
+    const x = randn([2, 3]);
+    await expect(gpu.sigmoidFocalLoss(x, randn([3, 2]))).rejects.toThrow(/must have the shape/);
+    await expect(gpu.sigmoidFocalLoss(x, x, { gamma: -1 })).rejects.toThrow(/gamma/);
+    const w = rand([3]);
+    const got = await (await gpu.binaryCrossEntropyWithLogits(x, x, { weight: w })).read();
+    expect(got.data[0]).toBeCloseTo(binaryCrossEntropyWithLogits(x, x, { weight: w }).data[0], 5);
+  });
+});
