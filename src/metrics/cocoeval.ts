@@ -251,7 +251,13 @@ interface Packed {
   crowd: Uint8Array;
   ignore: Uint8Array;
   keypoints: Float64Array;
-  rles: Rle[];
+  /**
+   * segm: RLE per annotation. Ground truth is decoded up front; a detection only when its
+   * (image, category) has ground truth, since otherwise its mask is never compared.
+   */
+  rles: (Rle | null)[];
+  anns: CocoAnnotation[];
+  coco: COCO;
   /** CSR over units: members of unit u are `items[start[u] .. start[u + 1])`. */
   start: Int32Array;
   items: Int32Array;
@@ -379,9 +385,9 @@ export class COCOeval {
       case 'segm': {
         const dR: Rle[] = [], gR: Rle[] = [];
         const crowd = new Uint8Array(G);
-        for (let d = 0; d < Dk; d++) dR.push(dt.rles[dt.items[d0 + d]]);
+        for (let d = 0; d < Dk; d++) dR.push(rleOf(dt, dt.items[d0 + d]));
         for (let g = 0; g < G; g++) {
-          gR.push(gt.rles[gt.items[g0 + g]]);
+          gR.push(rleOf(gt, gt.items[g0 + g]));
           crowd[g] = gt.crowd[gt.items[g0 + g]];
         }
         out.set(rleIou(dR, gR, crowd));
@@ -931,7 +937,7 @@ function pack(
   const iouType = p.iouType;
   const box = iouType === 'segm' ? new Float64Array(0) : new Float64Array(4 * n);
   const keypoints = iouType === 'keypoints' ? new Float64Array(3 * nk * n) : new Float64Array(0);
-  const rles: Rle[] = [];
+  const rles: (Rle | null)[] = [];
   // Hot for 10^5-10^6 annotations: check inline, build error messages only on failure.
   const where = (ann: CocoAnnotation) => `${side} annotation ${ann.id}`;
   for (let j = 0; j < n; j++) {
@@ -963,7 +969,7 @@ function pack(
       if (kps.length !== 3 * nk) throw new ValueError(`${where(ann)}.keypoints must hold ${3 * nk} numbers (x, y, v per kpt_oks_sigmas entry), got ${kps.length}`);
       keypoints.set(kps, 3 * nk * j);
     }
-    if (iouType === 'segm') rles.push(coco.annToRle(ann));
+    if (iouType === 'segm') rles.push(isDt ? null : coco.annToRle(ann));
   }
   // Counting sort into (image, category) buckets, file order kept.
   const nb = imgIndex.size * nCat;
@@ -985,7 +991,11 @@ function pack(
     }
     items = Int32Array.from(out);
   }
-  return { n, ids, area, box, score, crowd, ignore, keypoints, rles, start, items };
+  return { n, ids, area, box, score, crowd, ignore, keypoints, rles, anns: sel, coco, start, items };
+}
+
+function rleOf(side: Packed, j: number): Rle {
+  return (side.rles[j] ??= side.coco.annToRle(side.anns[j]));
 }
 
 /** Sorts each unit's detections by descending score, ties in input order (numpy mergesort of -score). */
