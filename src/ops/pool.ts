@@ -164,7 +164,7 @@ function floatData(op: string, x: Tensor): TypedArray {
  * Window bounds along one axis, as torch's CPU kernel computes them: start
  * `o*s - p` moved forward by whole dilation steps until inside the input,
  * end `min(start + d(k-1) + 1, in)`. A window that has no in-bounds tap keeps
- * its adjusted start (torch then reports `start*W + start` as the index).
+ * its adjusted start (torch then reports `h0*W + w0` of the adjusted starts as the index).
  */
 function axisWindows(out: number, inSize: number, k: number, s: number, p: number, d: number): { lo: Int32Array; hi: Int32Array } {
   const lo = new Int32Array(out);
