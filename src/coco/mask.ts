@@ -85,6 +85,7 @@ function encodeStrided(data: ArrayLike<number>, offset: number, h: number, w: nu
   let p = 0;
   let start = 0;
   const contiguous = sy === 1 && sx === h;
+  if (contiguous && (data instanceof Uint8Array || data instanceof Uint8ClampedArray)) return encodeBytes(data, offset, h * w);
   for (let x = 0; x < w; x++) {
     const col = offset + x * sx;
     const base = x * h;
@@ -98,6 +99,43 @@ function encodeStrided(data: ArrayLike<number>, offset: number, h: number, w: nu
   }
   if (k === cnts.length) cnts = grow(cnts);
   cnts[k++] = h * w - start;
+  return cnts.slice(0, k);
+}
+
+/**
+ * encodeStrided for contiguous bytes: reads aligned 4-byte words and skips
+ * those that cannot end the current run (all zero in a background run, no
+ * zero byte in a foreground run), so long runs cost a quarter of the reads.
+ */
+function encodeBytes(bytes: Uint8Array | Uint8ClampedArray, offset: number, n: number): Uint32Array {
+  let cnts: Uint32Array = new Uint32Array(64);
+  let k = 0;
+  let p = 0;
+  let start = 0;
+  const at = bytes.byteOffset + offset;
+  const head = (4 - (at % 4)) % 4;
+  const nWords = n > head ? (n - head) >> 2 : 0;
+  const words = nWords > 0 ? new Uint32Array(bytes.buffer, at + head, nWords) : new Uint32Array(0);
+  let i = 0;
+  while (i < n) {
+    if (i >= head && i < head + 4 * nWords && ((i - head) & 3) === 0) {
+      const v = words[(i - head) >> 2];
+      // p = 0: a zero word continues the run; p = 1: a word without zero bytes does
+      if (p === 0 ? v === 0 : ((v - 0x01010101) & ~v & 0x80808080) === 0) {
+        i += 4;
+        continue;
+      }
+    }
+    if ((bytes[offset + i] !== 0 ? 1 : 0) !== p) {
+      if (k === cnts.length) cnts = grow(cnts);
+      cnts[k++] = i - start;
+      start = i;
+      p ^= 1;
+    }
+    i++;
+  }
+  if (k === cnts.length) cnts = grow(cnts);
+  cnts[k++] = n - start;
   return cnts.slice(0, k);
 }
 
@@ -392,6 +430,35 @@ class Crossings {
 }
 
 /**
+ * Writes `src[0..n)` sorted ascending into `out`. Crossings are pixel indices
+ * x*h + y with y <= h, a few per column: a counting sort on v / h (the
+ * column) plus insertion within columns is linear, where a comparison sort is
+ * not. For few crossings in a very wide image the native sort is cheaper.
+ */
+function sortCrossings(src: Uint32Array, n: number, h: number, w: number, out: Uint32Array): void {
+  if (w > 4 * n + 64) {
+    out.set(src.subarray(0, n));
+    out.subarray(0, n).sort();
+    return;
+  }
+  const start = new Int32Array(w + 2);
+  for (let i = 0; i < n; i++) start[Math.floor(src[i] / h) + 1]++;
+  for (let b = 1; b <= w + 1; b++) start[b] += start[b - 1];
+  for (let i = 0; i < n; i++) {
+    const v = src[i];
+    const b = Math.floor(v / h);
+    let j = start[b]++;
+    // insertion among the column's values so far; slots before the column hold
+    // smaller values or unfilled zeros, so the scan stops at its start
+    while (j > 0 && out[j - 1] > v) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = v;
+  }
+}
+
+/**
  * Rasterises one polygon `[x0, y0, x1, y1, ...]` exactly like maskApi.c
  * `rleFrPoly`: vertices scaled by 5 and rounded with `(int)(5*x + .5)`
  * (truncation toward zero), edges walked point by point, x-crossings kept at
@@ -480,9 +547,8 @@ export function rleFrPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
 
   const nc = cross.n;
   const a = new Uint32Array(nc + 1);
-  a.set(cross.data.subarray(0, nc));
+  sortCrossings(cross.data, nc, h, w, a);
   a[nc] = h * w;
-  a.sort();
   let p = 0;
   for (let j = 0; j < a.length; j++) {
     const t = a[j];
