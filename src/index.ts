@@ -24,3 +24,4 @@ export * from './metrics/analyze';
 export * from './ops/anchors';
 export * from './coco/coco';
 export * from './metrics/cocoeval';
+export * from './backends/webgpu';
