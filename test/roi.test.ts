@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IndexError, ones, psRoiAlign, psRoiPool, roiAlign, roiPool, ShapeError, tensor, ValueError, VisionOpsError, zeros, type RoiBoxes, type Tensor } from '../src';
+import { Generator, IndexError, ones, randn, psRoiAlign, psRoiPool, roiAlign, roiPool, ShapeError, tensor, ValueError, VisionOpsError, zeros, type RoiBoxes, type Tensor } from '../src';
 import { expectClose, expectEqual, loadFixture } from './helpers/fixtures';
 
 interface RoiCase {
@@ -83,6 +83,14 @@ describe('RoI argument checks', () => {
   it('refuses rois whose adaptive grid would not fit an int, instead of hanging', () => {
     expect(() => roiAlign(x, tensor([[0, 0, 0, 1e12, 3]]), { outputSize: 2 })).toThrow(/sampling_ratio/);
     expect(() => roiPool(x, tensor([[0, 0, 0, 1e12, 3]]), { outputSize: 2 })).toThrow(/int range/);
+  });
+  it('gives the same result for a roi alone or among others (weight tables chunked by map size)', () => {
+    // 140 * 8001 table entries per roi: one roi per chunk.
+    const x = randn([2, 3, 8000, 3], { generator: new Generator(5) });
+    const rows = [[0, 0, 10, 2, 7000], [1, -1, 3.5, 3, 20], [0, 0.5, 7990, 2.5, 8003]];
+    const opts = { outputSize: [140, 2] as [number, number], samplingRatio: 2 };
+    const all = roiAlign(x, tensor(rows), opts);
+    rows.forEach((r, k) => expectEqual(all.select(0, k), roiAlign(x, tensor([r]), opts).select(0, 0)));
   });
   it('handles a huge roi with adaptive sampling in time linear in its grid', () => {
     // 1e6 x 1e6 samples per bin; only those within one pixel of the 5 x 6 map count.

@@ -349,7 +349,7 @@ class AxisWeights {
  * Sample positions are computed exactly as torchvision does in float32; sums are
  * taken in float64 and rounded once, so float32 results agree with torchvision
  * (which accumulates in float32) to about 1e-6 relative to the sum of |input|
- * over a bin's samples (tests use rtol 1e-5, atol 1e-5 for unit-scale inputs).
+ * over a bin's samples (tests use rtol 1e-5, atol 2e-6 for unit-scale inputs).
  * A roi whose adaptive grid is negative in one axis and positive in the other
  * (aligned, inverted box) raises ValueError, as torchvision does.
  */
@@ -364,24 +364,27 @@ export function roiAlign(x: Tensor, boxes: RoiBoxes, opts: RoiAlignOptions): Ten
 
 /** Rois whose weights are built before their channels are pooled: each block of channel planes is then read once per chunk. */
 const ROI_CHUNK = 32;
+/** Bound on weight-table entries per axis, which shrinks the chunk for very large maps. */
+const TABLE_ENTRIES = 1 << 20;
 
 function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
   const { channels: C, height: H, width: W, pooledHeight: PH, pooledWidth: PW, numRois } = plan;
   const q = rounder(plan.dtype);
-  const ay = new AxisWeights(PH, H, ROI_CHUNK);
-  const ax = new AxisWeights(PW, W, ROI_CHUNK);
+  const chunk = Math.max(1, Math.min(ROI_CHUNK, Math.floor(TABLE_ENTRIES / Math.max(PH * (H + 1), PW * (W + 1)))));
+  const ay = new AxisWeights(PH, H, chunk);
+  const ax = new AxisWeights(PW, W, chunk);
   // Per slot: the rows it touches, and for each y entry the offset of its row in `tmp` (LANES channels per column bin).
-  const rows = new Int32Array(ROI_CHUNK * H);
-  const nRows = new Int32Array(ROI_CHUNK);
+  const rows = new Int32Array(chunk * H);
+  const nRows = new Int32Array(chunk);
   const rowSlot = new Int32Array(H).fill(-1);
   const yTmpOff = new Int32Array(ay.idx.length);
-  const roiOf = new Int32Array(ROI_CHUNK);
+  const roiOf = new Int32Array(chunk);
   const tmp = new Float64Array(H * PW * LANES);
   const plane = H * W;
   const perRoi = C * PH * PW;
-  for (let k0 = 0; k0 < numRois; k0 += ROI_CHUNK) {
+  for (let k0 = 0; k0 < numRois; k0 += chunk) {
     let slots = 0;
-    for (let k = k0; k < Math.min(k0 + ROI_CHUNK, numRois); k++) {
+    for (let k = k0; k < Math.min(k0 + chunk, numRois); k++) {
       const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
       if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
         // torchvision sizes its pre_calc vector with this negative product.
