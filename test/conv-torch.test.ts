@@ -118,6 +118,35 @@ describe.skipIf(!hasTorch)(`conv vs live torch (${hasTorch ? 'torch found' : noT
     expect(outcomes.ok).toBeGreaterThan(60);
   });
 
+  it('conv_transpose2d agrees on the sub-pixel Winograd path (k = 2 * stride, >= 8 channels per group)', async () => {
+    const outcomes = { ok: 0, error: 0 };
+    const wino = {
+      ...common,
+      cInG: small(8, 10),
+      cOutG: small(8, 10),
+      kh: small(1, 3),
+      kw: fc.constant(0),
+      stride: small(1, 3).map((s) => [s, s] as [number, number]),
+      dilation: fc.constant([1, 1] as [number, number]),
+      groups: small(1, 2),
+      cOutExtra: fc.constant(0),
+      h: small(1, 8),
+      w: small(1, 8),
+      padding: fc.tuple(small(0, 3), small(0, 3)),
+      outputPadding: fc.tuple(small(0, 2), small(0, 2)),
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.record(wino), async (g) => {
+        // kernel 2 * stride gives 2x2 phases; kh = 1 or 3 mixes in 1x1 / ragged phases
+        const k = g.kh === 2 ? 2 * g.stride[0] : g.kh * g.stride[0];
+        const args: ConvArgs = { ...tensors({ ...g, kh: k, kw: k }, true), padding: g.padding, outputPadding: g.outputPadding };
+        await agree('conv_transpose2d', args, outcomes);
+      }),
+      { numRuns: 120 },
+    );
+    expect(outcomes.ok).toBeGreaterThan(40);
+  });
+
   it('conv_transpose2d agrees on random geometry, output padding / size and invalid arguments', async () => {
     const outcomes = { ok: 0, error: 0 };
     const extra = {

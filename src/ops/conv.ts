@@ -1,4 +1,4 @@
-import { allocate, type TypedArray } from '../tensor/dtype';
+import { allocate, dtypeOfArray as dtypeOf, type TypedArray } from '../tensor/dtype';
 import { describe, expectInt, expectTensor } from '../tensor/check';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../tensor/errors';
 import { shapeSize, Tensor } from '../tensor/tensor';
@@ -314,11 +314,16 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     const xd = x.contiguous().data;
     const wd = weight.contiguous().data;
     const bd = bias ? bias.contiguous().data : null;
-    if (plan.cInG === 1) conv2dDirect(plan, xd, wd, bd, out);
-    else if (useWinograd(plan)) conv2dWinograd(plan, xd, wd, bd, out);
-    else conv2dGemm(plan, xd, wd, bd, out);
+    conv2dKernel(plan, xd, wd, bd, out);
   }
   return new Tensor(out, plan.outShape, x.dtype);
+}
+
+function conv2dKernel(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
+  if (p.cInG === 1) return conv2dDirect(p, x, w, bias, y);
+  const scheme = winogradScheme(p);
+  if (scheme) conv2dWinograd(p, scheme, x, w, bias, y);
+  else conv2dGemm(p, x, w, bias, y);
 }
 
 /** One input channel per group (depthwise, or any conv over a single-channel input): axpy rows, no gather. */
@@ -370,7 +375,7 @@ function conv2dGemm(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArra
   const bBuf = new Float64Array(kc0 * nc);
   const cBuf = new Float64Array(mPanels * MR * nc);
   const packed = Array.from({ length: groups }, (_, g) => packA(w, g * m * k, k, 1, m, k));
-  const pointwise = kh === 1 && kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padTop === 0 && p.padLeft === 0;
+  const pointwise = kh === 1 && kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padTop === 0 && p.padLeft === 0 && outH === p.h && outW === p.w;
   const plane = p.h * p.w;
   for (let b = 0; b < p.n; b++) {
     for (let g = 0; g < groups; g++) {
@@ -400,49 +405,199 @@ function conv2dGemm(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArra
   }
 }
 
-/** Winograd tiles (of any dilation phase) per block: V and M blocks together stay within TILE_BUDGET. */
-function winogradTileBlock(p: Conv2dPlan): number {
-  return Math.floor(TILE_BUDGET / (36 * (p.cInG + roundUp(p.cOutG, MR))) / NR) * NR;
+/**
+ * A Winograd minimal-filtering scheme F(m x m, r x r) (Lavin & Gray 2016): outputs
+ * per tile side m, filter side r, tile side alpha = m + r - 1, the filter matrix G
+ * (alpha x r, row-major, applied once per filter) and hand-expanded data transforms
+ * `input` (V = B^T d B) and `output` (Y = A^T M A) on row-major tiles.
+ */
+interface WinogradScheme {
+  m: number;
+  r: number;
+  alpha: number;
+  g: number[];
+  input(d: Float64Array, tmp: Float64Array, v: Float64Array): void;
+  output(mt: Float64Array, tmp: Float64Array, y: Float64Array): void;
+}
+
+/** F(4x4, 3x3) with interpolation points 0, +-1, +-2, inf. */
+const F4x3: WinogradScheme = {
+  m: 4,
+  r: 3,
+  alpha: 6,
+  g: [1 / 4, 0, 0, -1 / 6, -1 / 6, -1 / 6, -1 / 6, 1 / 6, -1 / 6, 1 / 24, 1 / 12, 1 / 6, 1 / 24, -1 / 12, 1 / 6, 0, 0, 1],
+  input(d, t, v) {
+    // B^T rows: [4 0 -5 0 1 0] [0 -4 -4 1 1 0] [0 4 -4 -1 1 0] [0 -2 -1 2 1 0] [0 2 -1 -2 1 0] [0 4 0 -5 0 1]
+    for (let j = 0; j < 6; j++) {
+      const d0 = d[j], d1 = d[6 + j], d2 = d[12 + j], d3 = d[18 + j], d4 = d[24 + j], d5 = d[30 + j];
+      t[j] = 4 * d0 - 5 * d2 + d4;
+      t[6 + j] = -4 * (d1 + d2) + d3 + d4;
+      t[12 + j] = 4 * (d1 - d2) - d3 + d4;
+      t[18 + j] = 2 * (d3 - d1) - d2 + d4;
+      t[24 + j] = 2 * (d1 - d3) - d2 + d4;
+      t[30 + j] = 4 * d1 - 5 * d3 + d5;
+    }
+    for (let r = 0; r < 36; r += 6) {
+      const d0 = t[r], d1 = t[r + 1], d2 = t[r + 2], d3 = t[r + 3], d4 = t[r + 4], d5 = t[r + 5];
+      v[r] = 4 * d0 - 5 * d2 + d4;
+      v[r + 1] = -4 * (d1 + d2) + d3 + d4;
+      v[r + 2] = 4 * (d1 - d2) - d3 + d4;
+      v[r + 3] = 2 * (d3 - d1) - d2 + d4;
+      v[r + 4] = 2 * (d1 - d3) - d2 + d4;
+      v[r + 5] = 4 * d1 - 5 * d3 + d5;
+    }
+  },
+  output(mt, t, y) {
+    // A^T rows: [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0] [0 1 -1 8 -8 1]
+    for (let j = 0; j < 6; j++) {
+      const m0 = mt[j], m1 = mt[6 + j], m2 = mt[12 + j], m3 = mt[18 + j], m4 = mt[24 + j], m5 = mt[30 + j];
+      t[j] = m0 + m1 + m2 + m3 + m4;
+      t[6 + j] = m1 - m2 + 2 * (m3 - m4);
+      t[12 + j] = m1 + m2 + 4 * (m3 + m4);
+      t[18 + j] = m1 - m2 + 8 * (m3 - m4) + m5;
+    }
+    for (let i = 0; i < 4; i++) {
+      const r = i * 6;
+      const m0 = t[r], m1 = t[r + 1], m2 = t[r + 2], m3 = t[r + 3], m4 = t[r + 4], m5 = t[r + 5];
+      y[i * 4] = m0 + m1 + m2 + m3 + m4;
+      y[i * 4 + 1] = m1 - m2 + 2 * (m3 - m4);
+      y[i * 4 + 2] = m1 + m2 + 4 * (m3 + m4);
+      y[i * 4 + 3] = m1 - m2 + 8 * (m3 - m4) + m5;
+    }
+  },
+};
+
+/**
+ * F(3x3, 2x2): the F(2x2, 3x3) triple with the roles of A and G swapped (the
+ * correlation's trilinear form is symmetric in output and filter index), points 0, +-1, inf.
+ */
+const F3x2: WinogradScheme = {
+  m: 3,
+  r: 2,
+  alpha: 4,
+  g: [1, 0, 1, 1, 1, -1, 0, -1],
+  input(d, t, v) {
+    // B^T rows: [1 0 -1 0] [0 1 1 0] [0 -1 1 0] [0 1 0 -1]
+    for (let j = 0; j < 4; j++) {
+      const d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
+      t[j] = d0 - d2;
+      t[4 + j] = d1 + d2;
+      t[8 + j] = d2 - d1;
+      t[12 + j] = d1 - d3;
+    }
+    for (let r = 0; r < 16; r += 4) {
+      const d0 = t[r], d1 = t[r + 1], d2 = t[r + 2], d3 = t[r + 3];
+      v[r] = d0 - d2;
+      v[r + 1] = d1 + d2;
+      v[r + 2] = d2 - d1;
+      v[r + 3] = d1 - d3;
+    }
+  },
+  output(mt, t, y) {
+    // A^T rows: [1 .5 .5 0] [0 .5 -.5 0] [0 .5 .5 1]
+    for (let j = 0; j < 4; j++) {
+      const m0 = mt[j], m1 = mt[4 + j], m2 = mt[8 + j], m3 = mt[12 + j];
+      t[j] = m0 + 0.5 * (m1 + m2);
+      t[4 + j] = 0.5 * (m1 - m2);
+      t[8 + j] = 0.5 * (m1 + m2) + m3;
+    }
+    for (let i = 0; i < 3; i++) {
+      const m0 = t[i * 4], m1 = t[i * 4 + 1], m2 = t[i * 4 + 2], m3 = t[i * 4 + 3];
+      y[i * 3] = m0 + 0.5 * (m1 + m2);
+      y[i * 3 + 1] = 0.5 * (m1 - m2);
+      y[i * 3 + 2] = 0.5 * (m1 + m2) + m3;
+    }
+  },
+};
+
+/** Non-zeros of each row of a row-major matrix, so transforms skip the (many) zero coefficients. */
+interface SparseRows {
+  start: Int32Array;
+  col: Int32Array;
+  val: Float64Array;
+}
+
+function sparseRows(mat: number[], rows: number, cols: number): SparseRows {
+  const start = new Int32Array(rows + 1);
+  const col: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      if (mat[i * cols + j] !== 0) {
+        col.push(j);
+        val.push(mat[i * cols + j]);
+      }
+    }
+    start[i + 1] = col.length;
+  }
+  return { start, col: Int32Array.from(col), val: Float64Array.from(val) };
+}
+
+/** `out = L · X · L^T` for a sparse `rows x n` L and an `n x n` X (row-major), using `tmp` (rows x n). */
+function sandwich(l: SparseRows, rows: number, n: number, x: Float64Array, tmp: Float64Array, out: Float64Array): void {
+  const { start, col, val } = l;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let q = start[i]; q < start[i + 1]; q++) acc += val[q] * x[col[q] * n + j];
+      tmp[i * n + j] = acc;
+    }
+  }
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < rows; j++) {
+      let acc = 0;
+      for (let q = start[j]; q < start[j + 1]; q++) acc += tmp[i * n + col[q]] * val[q];
+      out[i * rows + j] = acc;
+    }
+  }
+}
+
+function winogradScheme(p: Conv2dPlan): WinogradScheme | null {
+  if (p.strideH !== 1 || p.strideW !== 1 || p.kh !== p.kw || p.cInG < 8 || p.cOutG < 8) return null;
+  const scheme = p.kh === 3 ? F4x3 : p.kh === 2 ? F3x2 : null;
+  return scheme && winogradTileBlock(p, scheme) >= 4 * NR ? scheme : null;
+}
+
+/** Tiles per block: the transformed input (V) and product (M) blocks together stay within TILE_BUDGET. */
+function winogradTileBlock(p: Conv2dPlan, s: WinogradScheme): number {
+  return Math.floor(TILE_BUDGET / (s.alpha * s.alpha * (p.cInG + roundUp(p.cOutG, MR))) / NR) * NR;
 }
 
 /**
- * 3 x 3 stride-1 convs with enough channels use Winograd F(4x4, 3x3): 36 GEMMs over
- * 6 x 6 input tiles need 4x fewer multiplies than im2col. All transforms run in
- * float64, so the result stays far inside the float32 error bound of a direct sum.
+ * Winograd convolution for r x r stride-1 kernels: U = G g G^T per filter, V = B^T d B
+ * per alpha x alpha input tile and channel, M_xi = U_xi · V_xi for each of the alpha^2
+ * tile entries (packed GEMMs over channels), Y = A^T M A per m x m output tile. F(4x4,
+ * 3x3) needs 4x fewer multiplies than a direct 3x3 conv, F(3x3, 2x2) 2.25x. A dilated
+ * conv is dilation^2 independent convs over interleaved phases (outputs oh = a + d*t
+ * read rows a - pad + d*(t + ki)), so tiles step by the dilation inside their phase.
+ * Every transform runs in float64, far inside the float32 error bound of a direct sum.
  */
-function useWinograd(p: Conv2dPlan): boolean {
-  return p.kh === 3 && p.kw === 3 && p.strideH === 1 && p.strideW === 1 && p.cInG >= 8 && p.cOutG >= 8 && winogradTileBlock(p) >= 4 * NR;
-}
-
-/**
- * Winograd F(4x4, 3x3) (Lavin & Gray 2016): U = G g G^T per filter, V = B^T d B per
- * 6 x 6 input tile and channel, M_xi = U_xi · V_xi for each of the 36 tile entries
- * (packed GEMMs over channels), Y = A^T M A per 4 x 4 output tile. A dilated conv is
- * dilation^2 independent 3 x 3 convs over interleaved phases (outputs oh = a + d*t read
- * rows a - pad + d*(t + ki)), so tiles step by the dilation inside their phase.
- */
-function conv2dWinograd(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
+function conv2dWinograd(p: Conv2dPlan, s: WinogradScheme, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
   const { cInG: c, cOutG: m, groups, h, w: width, outH, outW, dilationH: dh, dilationW: dw, padTop, padLeft } = p;
+  const { m: tm, alpha } = s;
+  const a2 = alpha * alpha;
   const mPanels = Math.ceil(m / MR);
-  const tb = winogradTileBlock(p);
-  // Tile origins (first output row / column); the tile covers outputs origin + dilation * (0..3).
+  const tb = winogradTileBlock(p, s);
+  // Tile origins (first output row / column); a tile covers outputs origin + dilation * (0..m-1).
   const origins: number[] = [];
   for (let a = 0; a < Math.min(dh, outH); a++) {
     for (let b = 0; b < Math.min(dw, outW); b++) {
       const rows = Math.ceil((outH - a) / dh);
       const cols = Math.ceil((outW - b) / dw);
-      for (let th = 0; th < rows; th += 4) for (let tw = 0; tw < cols; tw += 4) origins.push(a + th * dh, b + tw * dw);
+      for (let th = 0; th < rows; th += tm) for (let tw = 0; tw < cols; tw += tm) origins.push(a + th * dh, b + tw * dw);
     }
   }
   const tiles = origins.length / 2;
   // Outputs whose window lies wholly in the padding are exactly the bias (the transforms would leave ~1e-17 residue).
-  const liveRow = liveOutputs(outH, h, padTop, dh);
-  const liveCol = liveOutputs(outW, width, padLeft, dw);
-  const packed = Array.from({ length: groups }, (_, g) => winogradFilters(w, g, m, c));
-  const v = new Float64Array(36 * c * tb);
-  const mm = new Float64Array(36 * mPanels * MR * tb);
-  const d = new Float64Array(36);
-  const t = new Float64Array(40);
+  const liveRow = liveOutputs(outH, h, padTop, dh, s.r);
+  const liveCol = liveOutputs(outW, width, padLeft, dw, s.r);
+  const packed = Array.from({ length: groups }, (_, g) => winogradFilters(s, w, g, m, c));
+  const v = new Float64Array(a2 * c * tb);
+  const mm = new Float64Array(a2 * mPanels * MR * tb);
+  const d = new Float64Array(a2);
+  const tmp = new Float64Array(a2);
+  const tile = new Float64Array(a2);
+  const mStride = mPanels * MR * tb;
   const plane = h * width;
   const outPlane = outH * outW;
   for (let n = 0; n < p.n; n++) {
@@ -456,37 +611,54 @@ function conv2dWinograd(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: Typed
           for (let j = 0; j < nt; j++) {
             const ih0 = origins[2 * (t0 + j)] - padTop;
             const iw0 = origins[2 * (t0 + j) + 1] - padLeft;
-            for (let r = 0; r < 6; r++) {
-              const ih = ih0 + r * dh;
-              const inRow = ih >= 0 && ih < h;
-              for (let s = 0; s < 6; s++) {
-                const iw = iw0 + s * dw;
-                d[r * 6 + s] = inRow && iw >= 0 && iw < width ? x[src + ih * width + iw] : 0;
+            if (ih0 >= 0 && ih0 + (alpha - 1) * dh < h && iw0 >= 0 && iw0 + (alpha - 1) * dw < width) {
+              for (let r = 0, e = 0; r < alpha; r++) {
+                for (let q = 0, i = src + (ih0 + r * dh) * width + iw0; q < alpha; q++, i += dw) d[e++] = x[i];
+              }
+            } else {
+              for (let r = 0; r < alpha; r++) {
+                const ih = ih0 + r * dh;
+                const inRow = ih >= 0 && ih < h;
+                for (let q = 0; q < alpha; q++) {
+                  const iw = iw0 + q * dw;
+                  d[r * alpha + q] = inRow && iw >= 0 && iw < width ? x[src + ih * width + iw] : 0;
+                }
               }
             }
-            inputTransform(d, t, v, ci * tb + j, c * tb);
+            s.input(d, tmp, tile);
+            for (let xi = 0, o = ci * tb + j; xi < a2; xi++, o += c * tb) v[o] = tile[xi];
           }
         }
         mm.fill(0);
-        for (let xi = 0; xi < 36; xi++) {
+        for (let xi = 0; xi < a2; xi++) {
           for (let k0 = 0; k0 < c; k0 += KC) {
-            gemmBlock(packed[g][xi], c, k0, Math.min(KC, c - k0), mPanels, v.subarray(xi * c * tb + k0 * tb), tb, ntPad, mm.subarray(xi * mPanels * MR * tb), tb);
+            gemmBlock(packed[g][xi], c, k0, Math.min(KC, c - k0), mPanels, v.subarray((xi * c + k0) * tb), tb, ntPad, mm.subarray(xi * mStride), tb);
           }
         }
         for (let o = 0; o < m; o++) {
           const yBase = (n * p.cOut + g * m + o) * outPlane;
           const bv = bias ? bias[g * m + o] : 0;
           for (let j = 0; j < nt; j++) {
-            outputTransform(mm, o * tb + j, mPanels * MR * tb, t);
+            for (let xi = 0, q = o * tb + j; xi < a2; xi++, q += mStride) d[xi] = mm[q];
+            s.output(d, tmp, tile);
             const oh0 = origins[2 * (t0 + j)];
             const ow0 = origins[2 * (t0 + j) + 1];
-            for (let r = 0; r < 4; r++) {
+            const ohEnd = oh0 + (tm - 1) * dh;
+            const owEnd = ow0 + (tm - 1) * dw;
+            if (ohEnd < outH && owEnd < outW && liveRow[oh0] & liveRow[ohEnd] & liveCol[ow0] & liveCol[owEnd]) {
+              // whole tile in range and live (within one phase the live outputs form an interval)
+              for (let r = 0, e = 0; r < tm; r++) {
+                for (let q = 0, i = yBase + (oh0 + r * dh) * outW + ow0; q < tm; q++, i += dw) y[i] = tile[e++] + bv;
+              }
+              continue;
+            }
+            for (let r = 0; r < tm; r++) {
               const oh = oh0 + r * dh;
               if (oh >= outH) break;
-              for (let s = 0; s < 4; s++) {
-                const ow = ow0 + s * dw;
+              for (let q = 0; q < tm; q++) {
+                const ow = ow0 + q * dw;
                 if (ow >= outW) break;
-                y[yBase + oh * outW + ow] = liveRow[oh] & liveCol[ow] ? t[r * 4 + s] + bv : bv;
+                y[yBase + oh * outW + ow] = liveRow[oh] & liveCol[ow] ? tile[r * tm + q] + bv : bv;
               }
             }
           }
@@ -496,11 +668,11 @@ function conv2dWinograd(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: Typed
   }
 }
 
-/** 1 where output index o of a 3-tap stride-1 window (o - pad + k*dilation, k < 3) touches [0, size). */
-function liveOutputs(outSize: number, size: number, pad: number, dilation: number): Uint8Array {
+/** 1 where output index o of an r-tap stride-1 window (o - pad + k*dilation, k < r) touches [0, size). */
+function liveOutputs(outSize: number, size: number, pad: number, dilation: number, taps: number): Uint8Array {
   const live = new Uint8Array(outSize);
   for (let o = 0; o < outSize; o++) {
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < taps; k++) {
       const i = o - pad + k * dilation;
       if (i >= 0 && i < size) live[o] = 1;
     }
@@ -509,79 +681,23 @@ function liveOutputs(outSize: number, size: number, pad: number, dilation: numbe
 }
 
 /** U_xi = (G g G^T)[xi] for every filter of group g, each xi packed as a GEMM A operand [m x c]. */
-function winogradFilters(w: TypedArray, g: number, m: number, c: number): Float64Array[] {
-  const u = new Float64Array(36 * m * c);
-  const r = new Float64Array(18);
+function winogradFilters(s: WinogradScheme, w: TypedArray, g: number, m: number, c: number): Float64Array[] {
+  const { r, alpha } = s;
+  const a2 = alpha * alpha;
+  const gRows = sparseRows(s.g, alpha, r);
+  const u = new Float64Array(a2 * m * c);
+  const f = new Float64Array(r * r);
+  const tmp = new Float64Array(alpha * r);
+  const tile = new Float64Array(a2);
   for (let o = 0; o < m; o++) {
     for (let ci = 0; ci < c; ci++) {
-      const base = ((g * m + o) * c + ci) * 9;
-      // r = G g (6 x 3), then U = r G^T (6 x 6)
-      for (let j = 0; j < 3; j++) {
-        const g0 = w[base + j];
-        const g1 = w[base + 3 + j];
-        const g2 = w[base + 6 + j];
-        r[j] = g0 / 4;
-        r[3 + j] = -(g0 + g1 + g2) / 6;
-        r[6 + j] = -(g0 - g1 + g2) / 6;
-        r[9 + j] = g0 / 24 + g1 / 12 + g2 / 6;
-        r[12 + j] = g0 / 24 - g1 / 12 + g2 / 6;
-        r[15 + j] = g2;
-      }
-      for (let i = 0; i < 6; i++) {
-        const g0 = r[i * 3];
-        const g1 = r[i * 3 + 1];
-        const g2 = r[i * 3 + 2];
-        const row = [g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2];
-        for (let s = 0; s < 6; s++) u[((i * 6 + s) * m + o) * c + ci] = row[s];
-      }
+      const base = ((g * m + o) * c + ci) * r * r;
+      for (let q = 0; q < r * r; q++) f[q] = w[base + q];
+      sandwich(gRows, alpha, r, f, tmp, tile);
+      for (let xi = 0; xi < a2; xi++) u[(xi * m + o) * c + ci] = tile[xi];
     }
   }
-  return Array.from({ length: 36 }, (_, xi) => packA(u, xi * m * c, c, 1, m, c));
-}
-
-/** V = B^T d B for a 6 x 6 tile `d`; entry xi goes to `v[xi * stride + off]`. `t` is scratch. */
-function inputTransform(d: Float64Array, t: Float64Array, v: Float64Array, off: number, stride: number): void {
-  for (let j = 0; j < 6; j++) {
-    const d0 = d[j], d1 = d[6 + j], d2 = d[12 + j], d3 = d[18 + j], d4 = d[24 + j], d5 = d[30 + j];
-    t[j] = 4 * d0 - 5 * d2 + d4;
-    t[6 + j] = -4 * (d1 + d2) + d3 + d4;
-    t[12 + j] = 4 * (d1 - d2) - d3 + d4;
-    t[18 + j] = 2 * (d3 - d1) - d2 + d4;
-    t[24 + j] = 2 * (d1 - d3) - d2 + d4;
-    t[30 + j] = 4 * d1 - 5 * d3 + d5;
-  }
-  for (let i = 0; i < 6; i++) {
-    const r = i * 6;
-    const d0 = t[r], d1 = t[r + 1], d2 = t[r + 2], d3 = t[r + 3], d4 = t[r + 4], d5 = t[r + 5];
-    let o = off + r * stride;
-    v[o] = 4 * d0 - 5 * d2 + d4;
-    v[(o += stride)] = -4 * (d1 + d2) + d3 + d4;
-    v[(o += stride)] = 4 * (d1 - d2) - d3 + d4;
-    v[(o += stride)] = 2 * (d3 - d1) - d2 + d4;
-    v[(o += stride)] = 2 * (d1 - d3) - d2 + d4;
-    v[o + stride] = 4 * d1 - 5 * d3 + d5;
-  }
-}
-
-/** Y = A^T M A (4 x 4 into `y`) for the tile whose entry xi sits at `mm[xi * stride + off]`. */
-function outputTransform(mm: Float64Array, off: number, stride: number, y: Float64Array): void {
-  // s = A^T M (4 x 6), kept in y[16..39]
-  for (let j = 0; j < 6; j++) {
-    const m0 = mm[off + j * stride], m1 = mm[off + (6 + j) * stride], m2 = mm[off + (12 + j) * stride];
-    const m3 = mm[off + (18 + j) * stride], m4 = mm[off + (24 + j) * stride], m5 = mm[off + (30 + j) * stride];
-    y[16 + j] = m0 + m1 + m2 + m3 + m4;
-    y[22 + j] = m1 - m2 + 2 * (m3 - m4);
-    y[28 + j] = m1 + m2 + 4 * (m3 + m4);
-    y[34 + j] = m1 - m2 + 8 * (m3 - m4) + m5;
-  }
-  for (let i = 0; i < 4; i++) {
-    const r = 16 + i * 6;
-    const m0 = y[r], m1 = y[r + 1], m2 = y[r + 2], m3 = y[r + 3], m4 = y[r + 4], m5 = y[r + 5];
-    y[i * 4] = m0 + m1 + m2 + m3 + m4;
-    y[i * 4 + 1] = m1 - m2 + 2 * (m3 - m4);
-    y[i * 4 + 2] = m1 + m2 + 4 * (m3 + m4);
-    y[i * 4 + 3] = m1 - m2 + 8 * (m3 - m4) + m5;
-  }
+  return Array.from({ length: a2 }, (_, xi) => packA(u, xi * m * c, c, 1, m, c));
 }
 
 /**
@@ -641,8 +757,71 @@ export function convTranspose2d(x: Tensor, weight: Tensor, options: ConvTranspos
   checkConvTensors('convTranspose2d', x, weight, bias);
   const plan = resolveConvTranspose2d(x.shape, weight.shape, { ...options, biasShape: bias?.shape ?? null });
   const out = allocate(x.dtype, shapeSize(plan.outShape));
-  if (out.length > 0) convTranspose2dGemm(plan, x.contiguous().data, weight.contiguous().data, bias ? bias.contiguous().data : null, out);
+  if (out.length > 0) {
+    const args = [plan, x.contiguous().data, weight.contiguous().data, bias ? bias.contiguous().data : null, out] as const;
+    if (plan.dilationH === 1 && plan.dilationW === 1) convTranspose2dPolyphase(...args);
+    else convTranspose2dGemm(...args);
+  }
   return new Tensor(out, plan.outShape, x.dtype);
+}
+
+/** The kernel taps and input offset of one output phase `a` (outputs a, a + stride, ...) along one dim. */
+function phaseTaps(a: number, stride: number, pad: number, k: number, out: number): { first: number; taps: number; pad: number; count: number } {
+  const first = (a + pad) % stride;
+  const taps = first < k ? Math.ceil((k - first) / stride) : 0;
+  // output a + stride*t reads input t + (a + pad - first)/stride - j through tap first + stride*j
+  return { first, taps, pad: taps - 1 - (a + pad - first) / stride, count: Math.ceil((out - a) / stride) };
+}
+
+/**
+ * Undilated transposed conv as stride_h * stride_w ordinary convs (sub-pixel
+ * decomposition): the outputs of phase (a, b) are a stride-1 correlation of the input
+ * with the flipped taps a + pad = first (mod stride) of the kernel. Each phase runs
+ * through conv2d's kernels (Winograd F(3x3, 2x2) for the 2x2 phases of a 4x4 stride-2
+ * kernel) and is interleaved into the output; no col2im scatter.
+ */
+function convTranspose2dPolyphase(p: ConvTranspose2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
+  const { n, cIn, cOut, cInG, cOutG, groups, kh, kw, outH, outW, strideH, strideW } = p;
+  for (let a = 0; a < Math.min(strideH, outH); a++) {
+    const ph = phaseTaps(a, strideH, p.padH, kh, outH);
+    for (let b = 0; b < Math.min(strideW, outW); b++) {
+      const pw = phaseTaps(b, strideW, p.padW, kw, outW);
+      const rows = ph.count;
+      const cols = pw.count;
+      const phase = allocate(dtypeOf(y), n * cOut * rows * cols);
+      if (ph.taps === 0 || pw.taps === 0) {
+        for (let i = 0; i < n * cOut; i++) phase.fill(bias ? bias[i % cOut] : 0, i * rows * cols, (i + 1) * rows * cols);
+      } else {
+        const sub = allocate(dtypeOf(w), cOut * cInG * ph.taps * pw.taps);
+        for (let g = 0; g < groups; g++) {
+          for (let o = 0; o < cOutG; o++) {
+            for (let ci = 0; ci < cInG; ci++) {
+              const dst = ((g * cOutG + o) * cInG + ci) * ph.taps * pw.taps;
+              const src = ((g * cInG + ci) * cOutG + o) * kh * kw;
+              for (let jh = 0; jh < ph.taps; jh++) {
+                const ki = ph.first + strideH * (ph.taps - 1 - jh);
+                for (let jw = 0; jw < pw.taps; jw++) sub[dst + jh * pw.taps + jw] = w[src + ki * kw + pw.first + strideW * (pw.taps - 1 - jw)];
+              }
+            }
+          }
+        }
+        const plan: Conv2dPlan = {
+          batched: true, n, cIn, h: p.h, w: p.w, cOut, kh: ph.taps, kw: pw.taps, groups, cInG, cOutG,
+          strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
+          padTop: ph.pad, padBottom: rows - 1 - p.h - ph.pad + ph.taps, padLeft: pw.pad, padRight: cols - 1 - p.w - pw.pad + pw.taps,
+          outH: rows, outW: cols, outC: cOut, outShape: [n, cOut, rows, cols],
+        };
+        conv2dKernel(plan, x, sub, bias, phase);
+      }
+      for (let i = 0; i < n * cOut; i++) {
+        for (let t = 0; t < rows; t++) {
+          const dst = (i * outH + a + strideH * t) * outW + b;
+          const src = (i * rows + t) * cols;
+          for (let u = 0; u < cols; u++) y[dst + strideW * u] = phase[src + u];
+        }
+      }
+    }
+  }
 }
 
 function convTranspose2dGemm(p: ConvTranspose2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
