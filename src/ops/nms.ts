@@ -796,6 +796,70 @@ class ScoreHeap {
   }
 }
 
+/**
+ * A binary max-heap of box indices keyed by an external score array (highest first, ties
+ * to the lowest index), for the lazy Soft-NMS where a box is in the heap at most once and
+ * its score only changes while it is out of the heap.
+ */
+class IndexHeap {
+  readonly items: Int32Array;
+  size = 0;
+
+  constructor(private readonly score: Float64Array) {
+    this.items = new Int32Array(score.length);
+  }
+
+  private above(a: number, b: number): boolean {
+    const sa = this.score[a];
+    const sb = this.score[b];
+    return sa > sb || (sa === sb && a < b);
+  }
+
+  private down(k: number, item: number): void {
+    const items = this.items;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= this.size) break;
+      const c = l + 1 < this.size && this.above(items[l + 1], items[l]) ? l + 1 : l;
+      if (!this.above(items[c], item)) break;
+      items[k] = items[c];
+      k = c;
+    }
+    items[k] = item;
+  }
+
+  /** All indices, heapified in O(n). */
+  fill(): void {
+    const n = this.score.length;
+    for (let i = 0; i < n; i++) this.items[i] = i;
+    this.size = n;
+    for (let k = (n >> 1) - 1; k >= 0; k--) this.down(k, this.items[k]);
+  }
+
+  top(): number {
+    return this.items[0];
+  }
+
+  pop(): number {
+    const t = this.items[0];
+    this.size--;
+    if (this.size > 0) this.down(0, this.items[this.size]);
+    return t;
+  }
+
+  push(item: number): void {
+    const items = this.items;
+    let k = this.size++;
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (!this.above(item, items[p])) break;
+      items[k] = items[p];
+      k = p;
+    }
+    items[k] = item;
+  }
+}
+
 /** Returned by {@link softWeight} for a pair with no positive intersection (left untouched). */
 const NO_OVERLAP = -1;
 /** Returned by {@link softWeight} when the 'hard' method drops the box. */
@@ -882,21 +946,20 @@ function softNmsLazy(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { kee
   const seen = new Int32Array(n).fill(-1);
   // Ranks (selection positions) of the selected boxes that may touch the candidate.
   const found = new Int32Array(n);
-  const heap = new ScoreHeap(n);
-  heap.init(s);
+  const heap = new IndexHeap(s);
+  heap.fill();
   const keep = new Int32Array(n);
   const kept = new Float64Array(n);
   let count = 0;
   let pops = 0;
   while (heap.size > 0) {
-    const c = heap.index[0];
-    heap.pop();
+    const c = heap.pop();
     pops++;
     if (g && geo.usable[c] && checked[c] < count) {
       // Selected boxes ranked >= checked[c] that may overlap c, applied in selection order.
       let m = 0;
       const k = 4 * c;
-      if (count - checked[c] <= LINEAR_SCAN || geo.isBig(c)) {
+      if (geo.isBig(c)) {
         // Every box selected since; those that do not overlap c are skipped by softWeight.
         for (let r = checked[c]; r < count; r++) found[m++] = r;
       } else {
@@ -932,9 +995,9 @@ function softNmsLazy(x: Float64Array, s: Float64Array, plan: SoftNmsPlan): { kee
       }
       if (removed) continue;
       if (heap.size > 0) {
-        const top = heap.score[0];
-        if (s[c] < top || (s[c] === top && heap.index[0] < c)) {
-          heap.push(s[c], c, 0);
+        const t = heap.top();
+        if (s[c] < s[t] || (s[c] === s[t] && t < c)) {
+          heap.push(c);
           continue;
         }
       }
