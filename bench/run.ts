@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
   roi: () => import('./roi.bench'),
   cocoeval: () => import('./cocoeval.bench'),
   pool: () => import('./pool.bench'),
+  conv: () => import('./conv.bench'),
 };
 
 const filters = process.argv.slice(2).map((f) => f.toLowerCase());
