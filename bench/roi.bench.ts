@@ -2,9 +2,11 @@
  * RoI pooling benchmarks: Faster/Mask R-CNN's box head input, 1,000 proposals on
  * a stride-16 feature map of an 800 x 1088 image (1 x 256 x 50 x 68).
  *
- * Peer: tfjs has no roi_align; its equivalent is `tf.image.cropAndResize` to
- * 14 x 14 (bilinear) followed by a 2 x 2 average pool, i.e. the same 196 bilinear
- * samples per roi and channel as roi_align with sampling_ratio 2, on NHWC input.
+ * Peers: tfjs has no roi_align. Its fair equivalent is `tf.image.cropAndResize`
+ * to 14 x 14 (bilinear) followed by a 2 x 2 average pool, i.e. the same 196
+ * bilinear samples per roi and channel as roi_align with sampling_ratio 2, on
+ * NHWC input; `cropAndResize` straight to 7 x 7 (one sample per bin, 4x less
+ * work) is listed too.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { Generator, randn, roiAlign, roiPool, tensor, type Tensor } from '../src';
@@ -48,14 +50,14 @@ function setup(): void {
   rois ??= tensor(rows);
 }
 
-/** cropAndResize(14 x 14) + avgPool(2) on the same map (NHWC) and boxes (normalised, aligned shift). */
-function tfPeer(backend: TfBackend): BenchImpl {
+/** cropAndResize to `crop` x `crop` (+ avgPool to 7 x 7 when crop is 14) on the same map (NHWC) and boxes (normalised, aligned shift). */
+function tfPeer(backend: TfBackend, crop: 7 | 14): BenchImpl {
   let tf: typeof TF;
   let image: TF.Tensor4D;
   let boxes: TF.Tensor2D;
   let boxInd: TF.Tensor1D;
   return {
-    name: `tfjs-${backend} cropAndResize`,
+    name: `tfjs-${backend} cropAndResize ${crop}x${crop}${crop === 14 ? '+avgPool' : ''}`,
     async before() {
       tf = await useTfBackend(backend);
       image = tf.tidy(() => tf.transpose(tf.tensor4d(x.contiguous().data as Float32Array, [N, C, H, W]), [0, 2, 3, 1]));
@@ -65,7 +67,10 @@ function tfPeer(backend: TfBackend): BenchImpl {
       boxInd = tf.tensor1d(new Int32Array(K), 'int32');
     },
     fn() {
-      const y = tf.tidy(() => tf.avgPool(tf.image.cropAndResize(image, boxes, boxInd, [14, 14], 'bilinear'), 2, 2, 'valid'));
+      const y = tf.tidy(() => {
+        const crops = tf.image.cropAndResize(image, boxes, boxInd, [crop, crop], 'bilinear');
+        return crop === 14 ? tf.avgPool(crops, 2, 2, 'valid') : crops;
+      });
       y.dataSync();
       y.dispose();
     },
@@ -80,7 +85,7 @@ export const cases: BenchCase[] = [
     family: 'roi',
     name: `roiAlign ${K} boxes -> 7x7 from ${N}x${C}x${H}x${W} (sampling 2, aligned, scale 1/16)`,
     setup,
-    impls: [{ name: 'visionops', fn: () => void roiAlign(x, rois, { outputSize: 7, spatialScale: 1 / STRIDE, samplingRatio: 2, aligned: true }) }, tfPeer('cpu'), tfPeer('wasm')],
+    impls: [{ name: 'visionops', fn: () => void roiAlign(x, rois, { outputSize: 7, spatialScale: 1 / STRIDE, samplingRatio: 2, aligned: true }) }, tfPeer('cpu', 14), tfPeer('wasm', 14), tfPeer('cpu', 7), tfPeer('wasm', 7)],
   },
   {
     family: 'roi',
