@@ -3,9 +3,11 @@ import {
   adaptiveAvgPool2d,
   adaptiveMaxPool2d,
   avgPool2d,
+  Generator,
   IndexError,
   maxPool2d,
   maxUnpool2d,
+  randn,
   tensor,
   ValueError,
   VisionOpsError,
@@ -96,6 +98,15 @@ describe('pooling details', () => {
     const x = tensor([[[[1, 2]]]]);
     expect(() => maxUnpool2d(x, tensor([[[[0, 4]]]], undefined, 'int32'), { kernelSize: [1, 2] })).toThrow(IndexError);
     expect(() => maxUnpool2d(x, tensor([[[[0, 1]]]]), { kernelSize: [1, 2] })).toThrow(VisionOpsError);
+  });
+  it('without indices, and on strided views, gives the same values as with indices on a copy', () => {
+    const base = randn([2, 3, 9, 11], { generator: new Generator(5) }).to('float64');
+    const view = base.permute(0, 1, 3, 2); // non-contiguous [2, 3, 11, 9]
+    const opts = { kernelSize: 3, stride: 2, padding: 1 };
+    const plain = maxPool2d(view, opts);
+    const { output } = maxPool2d(view.contiguous().clone(), { ...opts, returnIndices: true });
+    expectEqual(plain, output, 'values');
+    expect(plain.dtype).toBe('float64');
   });
   it('divisorOverride 0 is a ValueError', () => {
     expect(() => avgPool2d(tensor([[[[1, 2]]]]), { kernelSize: 1, divisorOverride: 0 })).toThrow(ValueError);
