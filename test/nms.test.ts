@@ -399,6 +399,35 @@ describe('Soft-NMS properties', () => {
     );
   });
 
+  // Linear with threshold 0 has no hard cut: every overlapping box is rescaled by (1 - IoU)
+  // for each earlier selection, so a final score is the initial one times that product
+  // (over the selected boxes before it), and selections come out by decreasing score.
+  it('linear at threshold 0: final score = initial score x prod(1 - IoU) over earlier selections', () => {
+    fc.assert(
+      fc.property(fc.oneof(randomSet('float64'), clusteredSet('float64', 150)), ({ boxes, scores }) => {
+        const r = softNms(boxes, scores, { method: 'linear', iouThreshold: 0, scoreThreshold: 0 });
+        const keep = list(r.keep);
+        const b = boxes.data;
+        keep.forEach((j, k) => {
+          let expected = scores.data[j];
+          for (const t of keep.slice(0, k)) {
+            const iw = Math.min(b[4 * t + 2], b[4 * j + 2]) - Math.max(b[4 * t], b[4 * j]);
+            const ih = Math.min(b[4 * t + 3], b[4 * j + 3]) - Math.max(b[4 * t + 1], b[4 * j + 1]);
+            if (iw > 0 && ih > 0) {
+              const area = (i: number) => (b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]);
+              expected *= 1 - (iw * ih) / (area(t) + area(j) - iw * ih);
+            }
+          }
+          expect(r.scores.data[k]).toBe(expected);
+          if (k > 0) expect(r.scores.data[k]).toBeLessThanOrEqual(r.scores.data[k - 1]);
+        });
+        // Scores stay >= 0 (an exact duplicate gets 0, which is not < 0): nothing is removed.
+        expect(keep.length).toBe(scores.shape[0]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('batchedSoftNms equals per-class softNms merged by score', () => {
     fc.assert(
       fc.property(clusteredSet('float64', 200), fc.integer({ min: 1, max: 5 }), methodArb, ({ boxes, scores }, classes, method) => {
