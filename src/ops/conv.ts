@@ -300,10 +300,12 @@ function tileWidth(kc: number, mPad: number): number {
  * likewise); accumulation is in float64, so results are within
  * `~1e-6 * sum|x||w|` of torch's float32 (whose summation order differs).
  *
- * Kernels: depthwise-style convs (`C_in / groups == 1`) run a direct loop;
- * all others a packed im2col tile (at most 4 MB of temporaries per tile, see
- * docs/ops-conv.md) times the weight through an 8 x 6 register-blocked GEMM;
- * 1 x 1 stride-1 unpadded convs copy input rows instead of gathering.
+ * Kernels: depthwise-style convs (`C_in / groups == 1`) run a direct loop; 3x3
+ * and 2x2 stride-1 convs with >= 8 channels per group run Winograd F(4x4, 3x3) /
+ * F(3x3, 2x2); all others a packed im2col tile times the weight through an 8 x 6
+ * register-blocked GEMM (1 x 1 stride-1 unpadded convs copy input rows instead of
+ * gathering). Temporaries stay within 4 MB per tile plus a float64 copy of the
+ * (transformed) weight, see docs/ops-conv.md.
  */
 export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
   const bias = options.bias ?? null;
@@ -748,9 +750,10 @@ function im2colTile(p: Conv2dPlan, x: TypedArray, xOff: number, k0: number, kc: 
  * `[C_in, C_out / groups, kH, kW]`, output `[N, C_out, H_out, W_out]` with
  * `H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + outputPadding + 1`.
  *
- * Computed as one GEMM `W_g^T · X_g` per group (columns are input positions,
- * tiled like conv2d) followed by a col2im scatter into a float64 accumulator of
- * one output sample-group; float32 results are within `~1e-6 * sum|x||w|` of torch.
+ * Undilated kernels run as stride_h * stride_w sub-pixel phase convolutions through
+ * conv2d's kernels; dilated ones as one GEMM `W_g^T · X_g` per tile of input positions
+ * and a col2im scatter into a float64 accumulator. float32 results are within
+ * `~1e-6 * sum|x||w|` of torch.
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const bias = options.bias ?? null;
