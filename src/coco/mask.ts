@@ -77,29 +77,25 @@ function checkRuns(R: Rle, name: string): void {
 
 /**
  * Runs of a column-major walk over `data`: pixel (y, x) is `data[offset + y*sy + x*sx]`.
- * One pass into a buffer that doubles as needed (a mask has far fewer runs than pixels).
  */
 function encodeStrided(data: ArrayLike<number>, offset: number, h: number, w: number, sy: number, sx: number): Uint32Array {
-  let cnts: Uint32Array = new Uint32Array(64);
-  let k = 0;
-  let p = 0;
-  let start = 0;
   const contiguous = sy === 1 && sx === h;
   if (contiguous && (data instanceof Uint8Array || data instanceof Uint8ClampedArray)) return encodeBytes(data, offset, h * w);
+  const runs = new U32List();
+  let p = 0;
+  let start = 0;
   for (let x = 0; x < w; x++) {
     const col = offset + x * sx;
     const base = x * h;
     for (let y = 0; y < h; y++) {
       if ((data[contiguous ? col + y : col + y * sy] !== 0 ? 1 : 0) === p) continue;
-      if (k === cnts.length) cnts = grow(cnts);
-      cnts[k++] = base + y - start;
+      runs.push(base + y - start);
       start = base + y;
       p ^= 1;
     }
   }
-  if (k === cnts.length) cnts = grow(cnts);
-  cnts[k++] = h * w - start;
-  return cnts.slice(0, k);
+  runs.push(h * w - start);
+  return runs.toArray();
 }
 
 /**
@@ -108,8 +104,7 @@ function encodeStrided(data: ArrayLike<number>, offset: number, h: number, w: nu
  * zero byte in a foreground run), so long runs cost a quarter of the reads.
  */
 function encodeBytes(bytes: Uint8Array | Uint8ClampedArray, offset: number, n: number): Uint32Array {
-  let cnts: Uint32Array = new Uint32Array(64);
-  let k = 0;
+  const runs = new U32List();
   let p = 0;
   let start = 0;
   const at = bytes.byteOffset + offset;
@@ -127,22 +122,33 @@ function encodeBytes(bytes: Uint8Array | Uint8ClampedArray, offset: number, n: n
       }
     }
     if ((bytes[offset + i] !== 0 ? 1 : 0) !== p) {
-      if (k === cnts.length) cnts = grow(cnts);
-      cnts[k++] = i - start;
+      runs.push(i - start);
       start = i;
       p ^= 1;
     }
     i++;
   }
-  if (k === cnts.length) cnts = grow(cnts);
-  cnts[k++] = n - start;
-  return cnts.slice(0, k);
+  runs.push(n - start);
+  return runs.toArray();
 }
 
-function grow(a: Uint32Array): Uint32Array {
-  const out = new Uint32Array(2 * a.length);
-  out.set(a);
-  return out;
+/** A growable list of uint32 (run lengths, crossings): far fewer entries than pixels, so no h*w buffer. */
+class U32List {
+  data: Uint32Array = new Uint32Array(64);
+  n = 0;
+
+  push(v: number): void {
+    if (this.n === this.data.length) {
+      const grown = new Uint32Array(2 * this.n);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.n++] = v;
+  }
+
+  toArray(): Uint32Array {
+    return this.data.slice(0, this.n);
+  }
 }
 
 /**
@@ -405,13 +411,13 @@ function walkV(flat: boolean, ys: number, s: number, t: number): number {
 }
 
 /** The column-boundary crossings of rleFrPoly, as pixel indices `x*h + y`. */
-class Crossings {
-  data: Uint32Array = new Uint32Array(64);
-  n = 0;
+class Crossings extends U32List {
   constructor(
     readonly h: number,
     readonly w: number,
-  ) {}
+  ) {
+    super();
+  }
 
   /** maskApi.c's test on one boundary step from (ua, va) to (ub, vb), walk order, scaled coordinates. */
   visit(ua: number, va: number, ub: number, vb: number): void {
@@ -424,8 +430,7 @@ class Crossings {
     if (yd < 0) yd = 0;
     else if (yd > this.h) yd = this.h;
     yd = Math.ceil(yd);
-    if (this.n === this.data.length) this.data = grow(this.data);
-    this.data[this.n++] = xd * this.h + yd;
+    this.push(xd * this.h + yd);
   }
 }
 
