@@ -512,48 +512,6 @@ const F3x2: WinogradScheme = {
   },
 };
 
-/** Non-zeros of each row of a row-major matrix, so transforms skip the (many) zero coefficients. */
-interface SparseRows {
-  start: Int32Array;
-  col: Int32Array;
-  val: Float64Array;
-}
-
-function sparseRows(mat: number[], rows: number, cols: number): SparseRows {
-  const start = new Int32Array(rows + 1);
-  const col: number[] = [];
-  const val: number[] = [];
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      if (mat[i * cols + j] !== 0) {
-        col.push(j);
-        val.push(mat[i * cols + j]);
-      }
-    }
-    start[i + 1] = col.length;
-  }
-  return { start, col: Int32Array.from(col), val: Float64Array.from(val) };
-}
-
-/** `out = L · X · L^T` for a sparse `rows x n` L and an `n x n` X (row-major), using `tmp` (rows x n). */
-function sandwich(l: SparseRows, rows: number, n: number, x: Float64Array, tmp: Float64Array, out: Float64Array): void {
-  const { start, col, val } = l;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let q = start[i]; q < start[i + 1]; q++) acc += val[q] * x[col[q] * n + j];
-      tmp[i * n + j] = acc;
-    }
-  }
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < rows; j++) {
-      let acc = 0;
-      for (let q = start[j]; q < start[j + 1]; q++) acc += tmp[i * n + col[q]] * val[q];
-      out[i * rows + j] = acc;
-    }
-  }
-}
-
 function winogradScheme(p: Conv2dPlan): WinogradScheme | null {
   if (p.strideH !== 1 || p.strideW !== 1 || p.kh !== p.kw || p.cInG < 8 || p.cOutG < 8) return null;
   const scheme = p.kh === 3 ? F4x3 : p.kh === 2 ? F3x2 : null;
@@ -686,7 +644,6 @@ function liveOutputs(outSize: number, size: number, pad: number, dilation: numbe
 function winogradFilters(s: WinogradScheme, w: TypedArray, g: number, m: number, c: number): Float64Array[] {
   const { r, alpha } = s;
   const a2 = alpha * alpha;
-  const gRows = sparseRows(s.g, alpha, r);
   const u = new Float64Array(a2 * m * c);
   const f = new Float64Array(r * r);
   const tmp = new Float64Array(alpha * r);
@@ -695,7 +652,21 @@ function winogradFilters(s: WinogradScheme, w: TypedArray, g: number, m: number,
     for (let ci = 0; ci < c; ci++) {
       const base = ((g * m + o) * c + ci) * r * r;
       for (let q = 0; q < r * r; q++) f[q] = w[base + q];
-      sandwich(gRows, alpha, r, f, tmp, tile);
+      // tmp = G f (alpha x r), tile = tmp G^T (alpha x alpha)
+      for (let i = 0; i < alpha; i++) {
+        for (let j = 0; j < r; j++) {
+          let acc = 0;
+          for (let q = 0; q < r; q++) acc += s.g[i * r + q] * f[q * r + j];
+          tmp[i * r + j] = acc;
+        }
+      }
+      for (let i = 0; i < alpha; i++) {
+        for (let j = 0; j < alpha; j++) {
+          let acc = 0;
+          for (let q = 0; q < r; q++) acc += tmp[i * r + q] * s.g[j * r + q];
+          tile[i * alpha + j] = acc;
+        }
+      }
       for (let xi = 0; xi < a2; xi++) u[(xi * m + o) * c + ci] = tile[xi];
     }
   }
