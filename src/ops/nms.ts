@@ -271,8 +271,8 @@ function greedyGrid(x: Float64Array, areas: Float64Array, order: Int32Array, thr
   let count = 0;
   for (let i = 0; i < n; i++) {
     const k = 4 * i;
-    // NaN fails both comparisons; infinities are excluded explicitly.
-    if (x[k + 2] > x[k] && x[k + 3] > x[k + 1] && Number.isFinite(x[k] + x[k + 1] + x[k + 2] + x[k + 3])) proper[count++] = i;
+    // NaN fails both comparisons; with x2 > x1 finite ends make both finite.
+    if (x[k + 2] > x[k] && x[k + 3] > x[k + 1] && x[k] > -Infinity && x[k + 2] < Infinity && x[k + 1] > -Infinity && x[k + 3] < Infinity) proper[count++] = i;
   }
   const isProper = new Uint8Array(n);
   for (let t = 0; t < count; t++) isProper[proper[t]] = 1;
@@ -666,6 +666,10 @@ export interface SoftNmsPlan {
 
 const SOFT_METHODS: readonly SoftNmsMethod[] = ['linear', 'gaussian', 'hard'];
 
+/**
+ * Checks Soft-NMS arguments (`boxes [N, 4]` float32/float64/int32, `scores [N]` float32/float64,
+ * all finite; method, threshold, sigma > 0, convention) and applies the defaults.
+ */
 export function resolveSoftNms(boxes: unknown, scores: unknown, options: SoftNmsOptions = {}, op = 'softNms'): SoftNmsPlan {
   expectTensor(op, 'boxes', boxes);
   expectTensor(op, 'scores', scores);
