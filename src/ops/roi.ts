@@ -373,13 +373,15 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
   const chunk = Math.max(1, Math.min(ROI_CHUNK, Math.floor(TABLE_ENTRIES / Math.max(PH * (H + 1), PW * (W + 1)))));
   const ay = new AxisWeights(PH, H, chunk);
   const ax = new AxisWeights(PW, W, chunk);
-  // Per slot: the rows it touches, and for each y entry the offset of its row in `tmp` (LANES channels per column bin).
-  const rows = new Int32Array(chunk * H);
-  const nRows = new Int32Array(chunk);
-  const rowSlot = new Int32Array(H).fill(-1);
+  const lines = new Lines(chunk, H, W);
+  // Per y entry its row's pixel offset (used when columns go first), and per first-pass
+  // entry of the second axis the offset of its line in `tmp` (LANES channels per bin).
+  const yOff = new Int32Array(ay.idx.length);
   const yTmpOff = new Int32Array(ay.idx.length);
+  const xTmpOff = new Int32Array(ax.idx.length);
+  const rowsFirst = new Uint8Array(chunk);
   const roiOf = new Int32Array(chunk);
-  const tmp = new Float64Array(H * PW * LANES);
+  const tmp = new Float64Array(Math.max(H * PW, W * PH) * LANES);
   const plane = H * W;
   const perRoi = C * PH * PW;
   for (let k0 = 0; k0 < numRois; k0 += chunk) {
@@ -396,27 +398,77 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
       roiOf[s] = k;
       ay.fill(y, q, s);
       ax.fill(x, q, s);
-      // torchvision divides by max(grid_h * grid_w, 1); fold 1/count into the y weights.
+      const yEnd = ay.binStart[s * (PH + 1) + PH];
+      const xEnd = ax.binStart[s * (PW + 1) + PW];
+      const nyE = yEnd - s * ay.stride;
+      const nxE = xEnd - s * ax.stride;
+      // Interpolating along x for every touched row, then combining rows, costs
+      // rows * x-entries + y-entries * PW multiply-adds; the other order the transpose.
+      const byRows = lines.count(ay, s) * nxE + nyE * PW <= lines.count(ax, s) * nyE + nxE * PH;
+      rowsFirst[s] = byRows ? 1 : 0;
+      const second = byRows ? ay : ax;
+      lines.collect(second, s, byRows ? W : 1, (byRows ? PW : PH) * LANES, byRows ? yTmpOff : xTmpOff);
+      // torchvision divides by max(grid_h * grid_w, 1); fold 1/count into the second pass's weights.
       const inv = 1 / q(y.grid * x.grid);
-      let n = 0;
-      for (let e = ay.binStart[s * (PH + 1)], end = ay.binStart[s * (PH + 1) + PH]; e < end; e++) {
-        const r = ay.idx[e];
-        if (rowSlot[r] < 0) {
-          rowSlot[r] = n;
-          rows[s * H + n++] = r;
-        }
-        yTmpOff[e] = rowSlot[r] * PW * LANES;
-        ay.w[e] *= inv;
-      }
-      for (let i = 0; i < n; i++) rowSlot[rows[s * H + i]] = -1;
-      nRows[s] = n;
+      for (let e = s * second.stride, end = byRows ? yEnd : xEnd; e < end; e++) second.w[e] *= inv;
+      if (!byRows) for (let e = s * ay.stride; e < yEnd; e++) yOff[e] = ay.idx[e] * W;
     }
     for (let c = 0; c < C; c += LANES) {
       for (let s = 0; s < slots; s++) {
         const k = roiOf[s];
-        alignBlock(input, (plan.batchIndex[k] * C + c) * plane, Math.min(LANES, C - c), plane, W, PH, PW, rows, s * H, nRows[s], ax.idx, ax.w, ax.binStart, s * (PW + 1), ay.w, ay.binStart, s * (PH + 1), yTmpOff, tmp, out, k * perRoi + c * PH * PW);
+        const base = (plan.batchIndex[k] * C + c) * plane;
+        const o = k * perRoi + c * PH * PW;
+        const nc = Math.min(LANES, C - c);
+        if (rowsFirst[s]) {
+          alignBlock(input, base, nc, plane, lines.off, s * lines.cap, lines.n[s], PW, ax.idx, ax.w, ax.binStart, s * (PW + 1), PH, ay.w, ay.binStart, s * (PH + 1), yTmpOff, tmp, out, o, PW, 1);
+        } else {
+          alignBlock(input, base, nc, plane, lines.off, s * lines.cap, lines.n[s], PH, yOff, ay.w, ay.binStart, s * (PH + 1), PW, ax.w, ax.binStart, s * (PW + 1), xTmpOff, tmp, out, o, 1, PW);
+        }
       }
     }
+  }
+}
+
+/** Per roi slot, the distinct rows (or columns) an axis table touches, as pixel offsets. */
+class Lines {
+  readonly off: Int32Array;
+  readonly n: Int32Array;
+  readonly cap: number;
+  private readonly seen: Int32Array;
+
+  constructor(slots: number, H: number, W: number) {
+    this.cap = Math.max(H, W);
+    this.off = new Int32Array(slots * this.cap);
+    this.n = new Int32Array(slots);
+    this.seen = new Int32Array(this.cap).fill(-1);
+  }
+
+  /** Number of distinct indices in slot `s` of `t`. */
+  count(t: AxisWeights, s: number): number {
+    const { seen } = this;
+    let n = 0;
+    const end = t.binStart[s * (t.pooled + 1) + t.pooled];
+    for (let e = s * t.stride; e < end; e++) if (seen[t.idx[e]] < 0) seen[t.idx[e]] = n++;
+    for (let e = s * t.stride; e < end; e++) seen[t.idx[e]] = -1;
+    return n;
+  }
+
+  /** Records slot `s`'s distinct lines (offset `index * stride`) and each entry's line offset in `tmp` (`line * lineSize`). */
+  collect(t: AxisWeights, s: number, stride: number, lineSize: number, tmpOff: Int32Array): void {
+    const { seen, off } = this;
+    const at = s * this.cap;
+    let n = 0;
+    const end = t.binStart[s * (t.pooled + 1) + t.pooled];
+    for (let e = s * t.stride; e < end; e++) {
+      const i = t.idx[e];
+      if (seen[i] < 0) {
+        seen[i] = n;
+        off[at + n++] = i * stride;
+      }
+      tmpOff[e] = seen[i] * lineSize;
+    }
+    for (let e = s * t.stride; e < end; e++) seen[t.idx[e]] = -1;
+    this.n[s] = n;
   }
 }
 
@@ -425,34 +477,37 @@ const LANES = 8;
 
 /**
  * One roi's bins for `nc <= LANES` channels starting at plane `base` (output at
- * `o`): a horizontal pass interpolates each touched row at every column bin
- * (`tmp`, the channels interleaved), then a vertical pass combines rows per
- * output bin. Lanes past `nc` repeat the last channel (its value is written again).
+ * `o`). The first pass interpolates each touched line (row or column, pixel
+ * offsets `lines`) at every bin of the other axis (`PB` bins, entries at pixel
+ * offsets `bOff`) into `tmp`, the channels interleaved; the second pass combines
+ * lines per output bin with weights `aW`. Bin `(a, b)` is output `a * osA + b * osB`.
+ * Lanes past `nc` repeat the last channel (its value is written again).
  */
 function alignBlock(
   input: Float32Array | Float64Array,
   base: number,
   nc: number,
   plane: number,
-  W: number,
-  PH: number,
-  PW: number,
-  rows: Int32Array,
-  row0: number,
-  nRows: number,
-  xIdx: Int32Array,
-  xW: Float64Array,
-  xStart: Int32Array,
-  xs: number,
-  yW: Float64Array,
-  yStart: Int32Array,
-  ys: number,
-  yTmpOff: Int32Array,
+  lines: Int32Array,
+  line0: number,
+  nLines: number,
+  PB: number,
+  bOff: Int32Array,
+  bW: Float64Array,
+  bStart: Int32Array,
+  bs: number,
+  PA: number,
+  aW: Float64Array,
+  aStart: Int32Array,
+  as: number,
+  tmpOff: Int32Array,
   tmp: Float64Array,
   out: Float32Array | Float64Array,
   o: number,
+  osA: number,
+  osB: number,
 ): void {
-  const bins = PH * PW;
+  const bins = PA * PB;
   const l0 = 0;
   const l1 = Math.min(1, nc - 1);
   const l2 = Math.min(2, nc - 1);
@@ -469,8 +524,8 @@ function alignBlock(
   const b5 = base + l5 * plane;
   const b6 = base + l6 * plane;
   const b7 = base + l7 * plane;
-  for (let i = 0, t = 0; i < nRows; i++) {
-    const r = rows[row0 + i] * W;
+  for (let i = 0, t = 0; i < nLines; i++) {
+    const r = lines[line0 + i];
     const r0 = b0 + r;
     const r1 = b1 + r;
     const r2 = b2 + r;
@@ -479,7 +534,7 @@ function alignBlock(
     const r5 = b5 + r;
     const r6 = b6 + r;
     const r7 = b7 + r;
-    for (let pw = 0; pw < PW; pw++, t += LANES) {
+    for (let pb = 0; pb < PB; pb++, t += LANES) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -488,17 +543,17 @@ function alignBlock(
       let s5 = 0;
       let s6 = 0;
       let s7 = 0;
-      for (let e = xStart[xs + pw], end = xStart[xs + pw + 1]; e < end; e++) {
-        const w = xW[e];
-        const col = xIdx[e];
-        s0 += w * input[r0 + col];
-        s1 += w * input[r1 + col];
-        s2 += w * input[r2 + col];
-        s3 += w * input[r3 + col];
-        s4 += w * input[r4 + col];
-        s5 += w * input[r5 + col];
-        s6 += w * input[r6 + col];
-        s7 += w * input[r7 + col];
+      for (let e = bStart[bs + pb], end = bStart[bs + pb + 1]; e < end; e++) {
+        const w = bW[e];
+        const p = bOff[e];
+        s0 += w * input[r0 + p];
+        s1 += w * input[r1 + p];
+        s2 += w * input[r2 + p];
+        s3 += w * input[r3 + p];
+        s4 += w * input[r4 + p];
+        s5 += w * input[r5 + p];
+        s6 += w * input[r6 + p];
+        s7 += w * input[r7 + p];
       }
       tmp[t + 0] = s0;
       tmp[t + 1] = s1;
@@ -518,10 +573,12 @@ function alignBlock(
   const o5 = o + l5 * bins;
   const o6 = o + l6 * bins;
   const o7 = o + l7 * bins;
-  for (let ph = 0, bin = 0; ph < PH; ph++) {
-    const e0 = yStart[ys + ph];
-    const e1 = yStart[ys + ph + 1];
-    for (let u0 = 0; u0 < LANES * PW; u0 += LANES, bin++) {
+  for (let pa = 0; pa < PA; pa++) {
+    const e0 = aStart[as + pa];
+    const e1 = aStart[as + pa + 1];
+    for (let pb = 0; pb < PB; pb++) {
+      const u0 = pb * LANES;
+      const bin = pa * osA + pb * osB;
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -531,8 +588,8 @@ function alignBlock(
       let s6 = 0;
       let s7 = 0;
       for (let e = e0; e < e1; e++) {
-        const w = yW[e];
-        const u = yTmpOff[e] + u0;
+        const w = aW[e];
+        const u = tmpOff[e] + u0;
         s0 += w * tmp[u + 0];
         s1 += w * tmp[u + 1];
         s2 += w * tmp[u + 2];
