@@ -40,6 +40,70 @@ describe('PNG', () => {
     );
   });
 
+  it('mutated files decode or fail with a ValueError, never anything else', () => {
+    const png = encodePng(canvas(5, 4, [10, 200, 30, 255]), deflateSync);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(), (edits, cut) => {
+        const bytes = png.slice(0, png.length - (cut % 16));
+        for (const [at, v] of edits) bytes[at % bytes.length] = v;
+        try {
+          const img = decodePng(bytes, inflateSync);
+          expect(img.data.length).toBe(4 * img.width * img.height);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ValueError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('well-formed files with random headers and pixel data: pixels or a ValueError', () => {
+    const crcTable = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      return c >>> 0;
+    });
+    const chunk = (type: string, body: Uint8Array): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(body.length, 0);
+      head.write(type, 4, 'latin1');
+      let c = 0xffffffff;
+      for (const b of [...head.subarray(4), ...body]) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+      const tail = Buffer.alloc(4);
+      tail.writeUInt32BE((c ^ 0xffffffff) >>> 0, 0);
+      return Buffer.concat([head, body, tail]);
+    };
+    fc.assert(
+      fc.property(
+        fc.record({
+          w: fc.integer({ min: 0, max: 6 }),
+          h: fc.integer({ min: 0, max: 6 }),
+          depth: fc.constantFrom(1, 2, 3, 4, 8, 16),
+          colorType: fc.constantFrom(0, 2, 3, 4, 5, 6),
+          interlace: fc.constantFrom(0, 0, 0, 1),
+          raw: fc.uint8Array({ maxLength: 300 }),
+          palette: fc.option(fc.uint8Array({ maxLength: 48 })),
+        }),
+        ({ w, h, depth, colorType, interlace, raw, palette }) => {
+          const ihdr = Buffer.alloc(13);
+          ihdr.writeUInt32BE(w, 0);
+          ihdr.writeUInt32BE(h, 4);
+          ihdr.set([depth, colorType, 0, 0, interlace], 8);
+          const parts = [Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr)];
+          if (palette) parts.push(chunk('PLTE', palette));
+          parts.push(chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0)));
+          try {
+            const img = decodePng(new Uint8Array(Buffer.concat(parts)), inflateSync);
+            expect([img.width, img.height, img.data.length]).toEqual([w, h, 4 * w * h]);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ValueError);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('rejects bad files clearly', () => {
     const png = encodePng(canvas(3, 2, [1, 2, 3, 4]), deflateSync);
     expect(() => decodePng(png.subarray(0, 30), inflateSync)).toThrow(/truncated/);

@@ -146,7 +146,12 @@ export function decodePng(bytes: Uint8Array, inflate: ZlibFn): RgbaImage {
     z.set(c, zo);
     zo += c.length;
   }
-  const raw = inflate(z);
+  let raw: Uint8Array;
+  try {
+    raw = inflate(z);
+  } catch (e) {
+    return bad(`corrupt image data (${e instanceof Error ? e.message : String(e)})`);
+  }
   const bpp = Math.max(1, (channels * depth) >> 3); // filter unit in bytes
   const stride = Math.ceil((width * channels * depth) / 8);
   if (raw.length < (stride + 1) * height) bad(`image data too short: ${raw.length} bytes for ${height} rows of ${stride + 1}`);
