@@ -82,6 +82,7 @@ describe('RoI argument checks', () => {
   });
   it('refuses rois whose adaptive grid would not fit an int, instead of hanging', () => {
     expect(() => roiAlign(x, tensor([[0, 0, 0, 1e12, 3]]), { outputSize: 2 })).toThrow(/sampling_ratio/);
+    expect(() => roiAlign(x, rois, { outputSize: 2, samplingRatio: 2 ** 30 })).toThrow(/int range/);
     expect(() => roiPool(x, tensor([[0, 0, 0, 1e12, 3]]), { outputSize: 2 })).toThrow(/int range/);
   });
   it('gives the same result for a roi alone or among others (weight tables chunked by map size)', () => {

@@ -258,7 +258,7 @@ export function roiAlignGeometry(plan: RoiPlan, k: number, samplingRatio: number
     // torchvision computes ceil(roi_size / pooled) in T, which is ceil(binSize).
     const grid = samplingRatio > 0 ? samplingRatio : Math.ceil(binSize);
     if (Math.abs(grid) * pooled > INT_LIMIT) {
-      throw new ValueError(`${plan.op}(): roi ${k} is too large for adaptive sampling (${grid} samples per bin); pass a positive sampling_ratio`);
+      throw new ValueError(`${plan.op}(): roi ${k} needs ${grid} samples per bin and axis, beyond the kernels' int range; pass a smaller positive sampling_ratio`);
     }
     return { start, binSize, grid };
   };
