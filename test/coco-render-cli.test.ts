@@ -56,6 +56,9 @@ describe('visionops show', () => {
     await expect(show.run(['--gt', gt, '--out', 'x.png'])).rejects.toThrow(UsageError);
     await expect(show.run(['--gt', gt, '--image-id', 'abc', '--out', 'x.png'])).rejects.toThrow(/--image-id/);
     await expect(show.run(['--gt', gt, '--image-id', '6', '--out', 'x.png'])).rejects.toThrow(/image 6 is not/);
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, readFileSync(gt, 'utf8').slice(0, 40));
+    await expect(show.run(['--gt', truncated, '--image-id', '5', '--out', 'x.png'])).rejects.toThrow(/not valid JSON/);
     const jpeg = join(dir, 'a.jpg');
     writeFileSync(jpeg, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]));
     await expect(show.run(['--gt', gt, '--image-id', '5', '--image', jpeg, '--out', 'x.png'])).rejects.toThrow(ValueError);
