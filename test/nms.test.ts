@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   batchedNms,
   batchedSoftNms,
+  boxIou,
   nms,
   nmsFromMask,
   nmsSortOrder,
@@ -234,9 +235,18 @@ describe('NMS properties', () => {
           const c = s[keep[k]];
           expect(a > c || (a === c && keep[k - 1] < keep[k])).toBe(true);
         }
-        // No kept box would suppress another: NMS over the kept boxes keeps them all.
+        // Pairwise IoU of kept boxes <= threshold (box_iou evaluates the same float expression
+        // as the NMS kernel for NaN-free boxes; NaN is 0/0 of two zero-area boxes).
         const sub = keep.map((i) => [...boxes.data.subarray(4 * i, 4 * i + 4)]);
         const subSet = toSet(sub, keep.map((i) => s[i]), boxes.dtype as 'float32');
+        const iou = boxIou(subSet.boxes, subSet.boxes).data;
+        for (let a = 0; a < keep.length; a++) {
+          for (let c = a + 1; c < keep.length; c++) {
+            const v = iou[a * keep.length + c];
+            expect(Number.isNaN(v) || v <= thr, `IoU ${v} of kept boxes ${keep[a]}, ${keep[c]}`).toBe(true);
+          }
+        }
+        // Idempotent: NMS over the kept boxes keeps them all.
         expect(naiveNms(subSet.boxes, subSet.scores, thr)).toEqual(keep.map((_, k) => k));
         expect(list(nms(subSet.boxes, subSet.scores, thr))).toEqual(keep.map((_, k) => k));
       }),
