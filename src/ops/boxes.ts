@@ -238,11 +238,6 @@ function nanMin(a: number, b: number): number {
   return a !== a || b !== b ? NaN : b < a ? b : a;
 }
 
-/** clamp(min=0) with NaN kept. */
-function clampMin0(v: number): number {
-  return v < 0 ? 0 : v;
-}
-
 /** Per-box terms of the pairwise kernel, computed in the box's own dtype as torch does. */
 interface BoxTerms {
   area: Float64Array;
