@@ -626,7 +626,7 @@ export class COCOeval {
     for (let k = 0; k < K; k++) {
       const k0 = kStart[k], nk = kStart[k + 1] - k0;
       // This category's codes in score order, one detection's A*T codes together.
-      for (let j = 0; j < nk; j++) kc.set(codes.subarray(order[k0 + j] * AT, order[k0 + j] * AT + AT), j * AT);
+      gatherCodes(kc, codes, order, k0, nk, AT);
       for (let m = 0; m < M; m++) {
         const maxDet = p.maxDets[m];
         // sel lists the positions kept under this maxDet; null when all are (the last maxDets).
@@ -643,53 +643,13 @@ export class COCOeval {
           // right, read at searchsorted(tp / npig, recThrs, 'left'). Precision only rises at a true
           // positive, so the running max is a max over true-positive positions; the values and the
           // comparisons are the same doubles as pycocotools'.
-          tpN.fill(0);
-          fpN.fill(0);
-          for (let j = 0; j < nd; j++) {
-            const row = (sel ? sel[j] : j) * AT + a * T;
-            for (let t = 0; t < T; t++) {
-              const c = kc[row + t];
-              if (c === 1) {
-                const i = ++tpN[t];
-                tpPos[t * stride + i] = j;
-                smax[t * stride + i] = i / (fpN[t] + i + EPS);
-              } else if (c === 0) fpN[t]++;
-            }
-          }
+          countMatches(kc, AT, a * T, T, nd, sel, tpN, fpN, tpPos, smax, stride);
           for (let t = 0; t < T; t++) {
-            const tp = tpN[t], o = t * stride;
+            const tp = tpN[t];
             recall[((t * K + k) * A + a) * M + m] = nd ? tp / npig : 0;
-            smax[o + tp + 1] = 0;
-            for (let i = tp - 1; i >= 1; i--) if (smax[o + i + 1] > smax[o + i]) smax[o + i] = smax[o + i + 1];
-            // Position 0: its envelope is smax[1] (0 without true positives); recall 1/npig if it is a true positive.
-            const rc0 = tp > 0 && tpPos[o + 1] === 0 ? 1 / npig : 0;
-            let ri = 0;
-            for (; ri < R && nd > 0; ri++) {
-              const x = recThrs[ri];
-              let pi: number, v: number;
-              if (!(rc0 < x)) {
-                pi = 0;
-                v = smax[o + 1];
-              } else {
-                let lo = 1, hi = tp + 1;
-                while (lo < hi) {
-                  const mid = (lo + hi) >> 1;
-                  if (mid / npig < x) lo = mid + 1;
-                  else hi = mid;
-                }
-                if (lo > tp) break;
-                pi = tpPos[o + lo];
-                v = smax[o + lo];
-              }
-              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-              precision[idx] = v;
-              scores[idx] = sc[order[k0 + (sel ? sel[pi] : pi)]];
-            }
-            for (; ri < R; ri++) {
-              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-              precision[idx] = 0;
-              scores[idx] = 0;
-            }
+            // precision / scores [t, :, k, a, m]: start and stride of the recall-threshold axis.
+            const at0 = ((t * R * K + k) * A + a) * M + m;
+            readPrecision(tpPos, smax, t * stride, tp, nd, npig, recThrs, precision, scores, at0, K * A * M, sc, order, k0, sel);
           }
         }
       }
@@ -811,6 +771,85 @@ export class COCOeval {
       ap75: meanOver(at(0.75), true, k),
       ar: meanOver(all, false, k),
     }));
+  }
+}
+
+/**
+ * One pass over a category's detections in score order (positions `sel[j]`,
+ * or j when sel is null) for one area range: per IoU threshold t the number
+ * of true and false positives, and for the i-th true positive its position
+ * (`tpPos[t*stride + i]`) and precision `i / (fp + i + eps)` (`smax`). Its
+ * own small function so that V8 optimises it after a few calls, even in a
+ * single cold evaluation.
+ */
+function countMatches(
+  kc: Uint8Array, AT: number, aT: number, T: number, nd: number, sel: Int32Array | null,
+  tpN: Int32Array, fpN: Int32Array, tpPos: Int32Array, smax: Float64Array, stride: number,
+): void {
+  tpN.fill(0);
+  fpN.fill(0);
+  for (let j = 0; j < nd; j++) {
+    const row = (sel ? sel[j] : j) * AT + aT;
+    for (let t = 0; t < T; t++) {
+      const c = kc[row + t];
+      if (c === 1) {
+        const i = ++tpN[t];
+        tpPos[t * stride + i] = j;
+        smax[t * stride + i] = i / (fpN[t] + i + EPS);
+      } else if (c === 0) fpN[t]++;
+    }
+  }
+}
+
+/** Copies the A*T codes of each of a category's detections (global numbers `order[k0 + j]`) into kc in score order. */
+function gatherCodes(kc: Uint8Array, codes: Uint8Array, order: Int32Array, k0: number, nk: number, AT: number): void {
+  for (let j = 0; j < nk; j++) {
+    const src = order[k0 + j] * AT, dst = j * AT;
+    for (let q = 0; q < AT; q++) kc[dst + q] = codes[src + q];
+  }
+}
+
+/**
+ * Precision and score at each recall threshold for one row (pycocotools:
+ * envelope of pr from the right, read at `searchsorted(tp / npig, recThrs,
+ * 'left')`, 0 past the last recall). `tpPos` / `smax` at offset `o` hold the
+ * row's true positives (1-based) from {@link countMatches}; the envelope is
+ * made here. Output entries at `at0 + ri * step`.
+ */
+function readPrecision(
+  tpPos: Int32Array, smax: Float64Array, o: number, tp: number, nd: number, npig: number, recThrs: readonly number[],
+  precision: Float64Array, scores: Float64Array, at0: number, step: number,
+  sc: Float64Array, order: Int32Array, k0: number, sel: Int32Array | null,
+): void {
+  smax[o + tp + 1] = 0;
+  for (let i = tp - 1; i >= 1; i--) if (smax[o + i + 1] > smax[o + i]) smax[o + i] = smax[o + i + 1];
+  // Position 0: its envelope is smax[1] (0 without true positives); recall 1/npig if it is a true positive.
+  const rc0 = tp > 0 && tpPos[o + 1] === 0 ? 1 / npig : 0;
+  const R = recThrs.length;
+  let ri = 0;
+  for (; ri < R && nd > 0; ri++) {
+    const x = recThrs[ri];
+    let pi: number, v: number;
+    if (!(rc0 < x)) {
+      pi = 0;
+      v = smax[o + 1];
+    } else {
+      let lo = 1, hi = tp + 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (mid / npig < x) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo > tp) break;
+      pi = tpPos[o + lo];
+      v = smax[o + lo];
+    }
+    precision[at0 + ri * step] = v;
+    scores[at0 + ri * step] = sc[order[k0 + (sel ? sel[pi] : pi)]];
+  }
+  for (; ri < R; ri++) {
+    precision[at0 + ri * step] = 0;
+    scores[at0 + ri * step] = 0;
   }
 }
 
