@@ -141,6 +141,20 @@ describe('COCOeval API', () => {
     expect(fixed[0]).toBeCloseTo(1, 12);
   });
 
+  it('a ground truth with id 0 counts as unmatched, as in pycocotools (matches are ids, 0 = none)', () => {
+    const gt: CocoDataset = {
+      images: [{ id: 1, width: 100, height: 100 }],
+      categories: [{ id: 1, name: 'a' }],
+      annotations: [{ id: 0, image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], area: 400, iscrowd: 0 }],
+    };
+    const E = evaluated(gt, [{ image_id: 1, category_id: 1, score: 1, bbox: [10, 10, 20, 20] }]);
+    expect(E.recallAt(0, 0, 0, 2)).toBe(0);
+    expect(E.precisionAt(0, 0, 0, 0, 2)).toBe(0);
+    expect(E.evalImg(0)!.gtMatches[0][0]).toBe(1); // the ground truth did record the detection
+    const ok = evaluated({ ...gt, annotations: [{ ...gt.annotations![0], id: 5 }] }, [{ image_id: 1, category_id: 1, score: 1, bbox: [10, 10, 20, 20] }]);
+    expect(ok.recallAt(0, 0, 0, 2)).toBe(1);
+  });
+
   it('bbox/segm summaries need three maxDets, like pycocotools', () => {
     const E = evaluated(undefined, undefined, 'bbox', (e) => (e.params.maxDets = [1, 10]));
     expect(() => E.summarize({ log: () => {} })).toThrow(/needs at least 3 values/);
