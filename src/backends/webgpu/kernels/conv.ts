@@ -46,9 +46,11 @@ ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : ''}
  * Each K step stages a 16 x 64 im2col tile (zero outside the padded input) and a
  * 16 x 64 weight tile in workgroup memory; every thread keeps a 4 x 4 block of
  * accumulators, reading rows strided by 16 so that neighbouring threads write
- * neighbouring output positions.
+ * neighbouring output positions. `transposed` turns it into convTranspose2d:
+ * output (oy, ox) reads input ((oy + pad - ky*d) / s, ...) where that divides
+ * exactly, and the weight is `[C_in, C_out / groups, kH, kW]`.
  */
-function gemmShader(hasBias: boolean): string {
+function gemmShader(hasBias: boolean, transposed = false): string {
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
 const BM = ${BM}u;
 const BN = ${BN}u;
@@ -73,8 +75,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let aCol = li % BM;
   let aK0 = li / BM;
   let am = m0 + aCol;
-  let oy = i32((am / p.outW) * p.sh) - p.pt;
-  let ox = i32((am % p.outW) * p.sw) - p.pl;
+  ${
+    transposed
+      ? 'let oy = i32(am / p.outW) + p.pt;\n  let ox = i32(am % p.outW) + p.pl;'
+      : 'let oy = i32((am / p.outW) * p.sh) - p.pt;\n  let ox = i32((am % p.outW) * p.sw) - p.pl;'
+  }
   let bK = li % BK;
   let bN0 = li / BK;
   var acc0 = vec4f(0.0);
@@ -89,10 +94,20 @@ ${[0, 1, 2, 3].map((r) => `    {
       if (k < K && am < M) {
         let ci = k / khw;
         let rem = k % khw;
-        let iy = oy + i32((rem / p.kw) * p.dh);
+        ${
+          transposed
+            ? `let ty = oy - i32((rem / p.kw) * p.dh);
+        let tx = ox - i32((rem % p.kw) * p.dw);
+        if (ty >= 0 && tx >= 0 && ty % i32(p.sh) == 0 && tx % i32(p.sw) == 0) {
+          let iy = u32(ty) / p.sh;
+          let ix = u32(tx) / p.sw;
+          if (iy < p.H && ix < p.W) { v = X[xBase + ci * plane + iy * p.W + ix]; }
+        }`
+            : `let iy = oy + i32((rem / p.kw) * p.dh);
         let ix = ox + i32((rem % p.kw) * p.dw);
         if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
           v = X[xBase + ci * plane + u32(iy) * p.W + u32(ix)];
+        }`
         }
       }
       As[kk * BM + aCol] = v;
@@ -101,7 +116,7 @@ ${[0, 1, 2, 3].map((r) => `    {
       let nn = bN0 + ${16 * r}u;
       var v = 0.0;
       if (n0 + nn < p.cOutG && k0 + bK < K) {
-        v = Wt[wBase + (n0 + nn) * K + k0 + bK];
+        ${transposed ? 'let kb = k0 + bK;\n        v = Wt[wBase + ((kb / khw) * p.cOutG + n0 + nn) * khw + kb % khw];' : 'v = Wt[wBase + (n0 + nn) * K + k0 + bK];'}
       }
       Bs[bK * BN + nn] = v;
     }`).join('\n')}
@@ -134,7 +149,12 @@ ${[0, 1, 2, 3].map((r) => `    {
 `;
 }
 
-/** One thread per output element: for depthwise and other convs with few channels per group. */
+/**
+ * Direct convolution for depthwise and other convs with few channels per
+ * group: each thread computes four neighbouring outputs of one row, so every
+ * weight is loaded once per four multiply-adds. `p.total` counts threads
+ * (images x channels x rows x ceil(outW / 4)).
+ */
 function directShader(hasBias: boolean): string {
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
 @compute @workgroup_size(256)
@@ -142,31 +162,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   ${FLAT_WORKGROUP}
   let e = wid * 256u + li;
   if (e >= p.total) { return; }
-  let M = p.outH * p.outW;
-  let m = e % M;
-  let t = e / M;
-  let co = t % p.cOut;
-  let img = t / p.cOut;
+  let quads = (p.outW + 3u) / 4u;
+  let ox0 = (e % quads) * 4u;
+  let t = e / quads;
+  let oy = t % p.outH;
+  let t2 = t / p.outH;
+  let co = t2 % p.cOut;
+  let img = t2 / p.cOut;
   let g = co / p.cOutG;
   let plane = p.H * p.W;
   let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
   let wBase = p.wShift + co * p.cInG * p.kh * p.kw;
-  let oy = i32((m / p.outW) * p.sh) - p.pt;
-  let ox = i32((m % p.outW) * p.sw) - p.pl;
-  ${hasBias ? 'var acc = Bias[p.bShift + co];' : 'var acc = 0.0;'}
+  let iy0 = i32(oy * p.sh) - p.pt;
+  let ix0 = i32(ox0 * p.sw) - p.pl;
+  let sw = i32(p.sw);
+  let W = i32(p.W);
+  ${hasBias ? 'var acc = vec4f(Bias[p.bShift + co]);' : 'var acc = vec4f(0.0);'}
   for (var ci = 0u; ci < p.cInG; ci++) {
     for (var ky = 0u; ky < p.kh; ky++) {
-      let iy = oy + i32(ky * p.dh);
+      let iy = iy0 + i32(ky * p.dh);
       if (iy < 0 || iy >= i32(p.H)) { continue; }
-      let xRow = xBase + ci * plane + u32(iy) * p.W;
+      let xRow = i32(xBase + ci * plane + u32(iy) * p.W);
       let wRow = wBase + (ci * p.kh + ky) * p.kw;
       for (var kx = 0u; kx < p.kw; kx++) {
-        let ix = ox + i32(kx * p.dw);
-        if (ix >= 0 && ix < i32(p.W)) { acc = fma(X[xRow + u32(ix)], Wt[wRow + kx], acc); }
+        let wv = Wt[wRow + kx];
+        let ix = ix0 + i32(kx * p.dw);
+        var v = vec4f(0.0);
+        if (ix >= 0 && ix < W) { v.x = X[xRow + ix]; }
+        if (ix + sw >= 0 && ix + sw < W) { v.y = X[xRow + ix + sw]; }
+        if (ix + 2 * sw >= 0 && ix + 2 * sw < W) { v.z = X[xRow + ix + 2 * sw]; }
+        if (ix + 3 * sw >= 0 && ix + 3 * sw < W) { v.w = X[xRow + ix + 3 * sw]; }
+        acc = fma(v, vec4f(wv), acc);
       }
     }
   }
-  Y[p.yShift + e] = acc;
+  let o = p.yShift + ((img * p.cOut + co) * p.outH + oy) * p.outW + ox0;
+  Y[o] = acc.x;
+  if (ox0 + 1u < p.outW) { Y[o + 1u] = acc.y; }
+  if (ox0 + 2u < p.outW) { Y[o + 2u] = acc.z; }
+  if (ox0 + 3u < p.outW) { Y[o + 3u] = acc.w; }
 }
 `;
 }
@@ -241,7 +275,7 @@ interface Geometry {
   outShape: number[];
 }
 
-type Kernel = 'gemm' | 'direct' | 'transposed';
+type Kernel = 'gemm' | 'direct' | 'transposed' | 'gemm-transposed';
 
 /** Picks the tiled GEMM when the output-channel and reduction extents fill its tiles reasonably. */
 function conv2dKernel(plan: Conv2dPlan): Kernel {
@@ -271,8 +305,14 @@ async function runConv(
     unitsPerChunk(op, 1, [Wt.numel * 4], maxBytes, 'weight tensor');
     const maxWG = b.limits.maxWorkgroupsPerDimension;
     let perChunk = unitsPerChunk(op, geo.n, [inImage * 4, outImage * 4], maxBytes, 'image');
-    if (kernel === 'gemm') perChunk = Math.max(1, Math.min(perChunk, Math.floor(maxWG / geo.groups)));
-    const code = kernel === 'gemm' ? gemmShader(B !== null) : kernel === 'direct' ? directShader(B !== null) : transposedShader(B !== null);
+    if (kernel === 'gemm' || kernel === 'gemm-transposed') perChunk = Math.max(1, Math.min(perChunk, Math.floor(maxWG / geo.groups)));
+    const code = {
+      gemm: () => gemmShader(B !== null),
+      'gemm-transposed': () => gemmShader(B !== null, true),
+      direct: () => directShader(B !== null),
+      transposed: () => transposedShader(B !== null),
+    }[kernel]();
+    const tiled = kernel === 'gemm' || kernel === 'gemm-transposed';
     const w = b.slice(Wt);
     const bs = B ? b.slice(B) : null;
     const dispatches: Dispatch[] = [];
@@ -287,7 +327,7 @@ async function runConv(
         xShift: xs.shift, wShift: w.shift, bShift: bs ? bs.shift : 0, yShift: ys.shift, mBase: 0, total: nc * outImage,
       };
       const bindingsList = [xs.slice, w.slice, ...(bs ? [bs.slice] : []), ys.slice];
-      if (kernel === 'gemm') {
+      if (tiled) {
         // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
         const tilesM = Math.ceil(M / BM);
         for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
@@ -300,7 +340,9 @@ async function runConv(
           });
         }
       } else {
-        dispatches.push({ code, uniforms: convParams.pack(values), bindings: bindingsList, workgroups: Math.ceil((nc * outImage) / 256) });
+        // The direct kernel runs one thread per four outputs of a row, the transposed one per output.
+        const threads = kernel === 'direct' ? nc * geo.cOut * geo.outH * Math.ceil(geo.outW / 4) : nc * outImage;
+        dispatches.push({ code, uniforms: convParams.pack({ ...values, total: threads }), bindings: bindingsList, workgroups: Math.ceil(threads / 256) });
       }
     }
     await b.run(dispatches);
@@ -323,5 +365,7 @@ export function convTranspose2dGPU(b: WebGPUBackend, x: GPUInput, weight: GPUInp
   const bias = options.bias ?? null;
   const plan = resolveConvTranspose2d(x.shape, weight.shape, { ...options, biasShape: bias?.shape ?? null });
   const geo: Geometry = { ...plan, padTop: plan.padH, padLeft: plan.padW };
-  return runConv(b, 'convTranspose2d', 'transposed', geo, x, weight, bias);
+  // The tiled kernel computes taps that the stride skips as zeros; with enough channels it still wins.
+  const kernel = plan.cOutG >= 16 && plan.cInG * plan.kh * plan.kw >= 16 ? 'gemm-transposed' : 'transposed';
+  return runConv(b, 'convTranspose2d', kernel, geo, x, weight, bias);
 }
