@@ -139,12 +139,13 @@ describe.skipIf(!hasTorch)(`conv vs live torch (${hasTorch ? 'torch found' : noT
       fc.asyncProperty(fc.record(wino), async (g) => {
         // kernel 2 * stride gives 2x2 phases; kh = 1 or 3 mixes in 1x1 / ragged phases
         const k = g.kh === 2 ? 2 * g.stride[0] : g.kh * g.stride[0];
-        const args: ConvArgs = { ...tensors({ ...g, kh: k, kw: k }, true), padding: g.padding, outputPadding: g.outputPadding };
+        const outputPadding = g.outputPadding.map((v) => v % g.stride[0]); // invalid ones are covered below
+        const args: ConvArgs = { ...tensors({ ...g, kh: k, kw: k }, true), padding: g.padding, outputPadding };
         await agree('conv_transpose2d', args, outcomes);
       }),
       { numRuns: 120 },
     );
-    expect(outcomes.ok).toBeGreaterThan(40);
+    expect(outcomes.ok).toBeGreaterThan(50);
   });
 
   it('conv_transpose2d agrees on random geometry, output padding / size and invalid arguments', async () => {
@@ -173,7 +174,7 @@ describe.skipIf(!hasTorch)(`conv vs live torch (${hasTorch ? 'torch found' : noT
       }),
       { numRuns: 400 },
     );
-    expect(outcomes.ok).toBeGreaterThan(100);
+    expect(outcomes.ok).toBeGreaterThan(85);
     expect(outcomes.error).toBeGreaterThan(60);
   });
 });

@@ -342,6 +342,14 @@ function conv2dDirect(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedAr
     lo[kj] = Math.min(outW, Math.max(0, Math.ceil(-off / strideW)));
     hi[kj] = Math.max(lo[kj], Math.min(outW, Math.floor((width - 1 - off) / strideW) + 1));
   }
+  // Columns where every tap is in range: 3x3 rows with all three input rows valid use a 9-tap loop there.
+  let inLo = 0;
+  let inHi = outW;
+  for (let kj = 0; kj < kw; kj++) {
+    inLo = Math.max(inLo, lo[kj]);
+    inHi = Math.min(inHi, hi[kj]);
+  }
+  const taps3 = kh === 3 && kw === 3 && inLo < inHi;
   for (let b = 0; b < p.n; b++) {
     for (let o = 0; o < p.cOut; o++) {
       const xBase = (b * p.cIn + Math.floor(o / cOutG)) * plane;
@@ -349,6 +357,11 @@ function conv2dDirect(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedAr
       const yBase = (b * p.cOut + o) * outPlane;
       const bv = bias ? bias[o] : 0;
       for (let oh = 0; oh < outH; oh++) {
+        const ih0 = oh * strideH - padTop;
+        if (taps3 && ih0 >= 0 && ih0 + 2 * dilationH < h) {
+          direct3x3Row(p, x, xBase + ih0 * width, w, wBase, bv, y, yBase + oh * outW, inLo, inHi);
+          continue;
+        }
         row.fill(bv);
         for (let ki = 0; ki < kh; ki++) {
           const ih = oh * strideH - padTop + ki * dilationH;
@@ -364,6 +377,38 @@ function conv2dDirect(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedAr
         for (let ow = 0; ow < outW; ow++) y[yRow + ow] = row[ow];
       }
     }
+  }
+}
+
+/**
+ * One output row of a single-channel 3x3 conv whose three input rows (from `x0`) are
+ * in range: a 9-tap sum with the weights in locals over the columns [inLo, inHi) where
+ * every tap is in range, per-tap bounds tests only for the few border columns.
+ */
+function direct3x3Row(p: Conv2dPlan, x: TypedArray, x0: number, w: TypedArray, wb: number, bv: number, y: TypedArray, y0: number, inLo: number, inHi: number): void {
+  const { w: width, outW, strideW: sw, dilationH: dh, dilationW: dw, padLeft } = p;
+  const w00 = w[wb], w01 = w[wb + 1], w02 = w[wb + 2];
+  const w10 = w[wb + 3], w11 = w[wb + 4], w12 = w[wb + 5];
+  const w20 = w[wb + 6], w21 = w[wb + 7], w22 = w[wb + 8];
+  const x1 = x0 + dh * width;
+  const x2 = x1 + dh * width;
+  const dw2 = 2 * dw;
+  for (let ow = inLo, s = ow * sw - padLeft; ow < inHi; ow++, s += sw) {
+    y[y0 + ow] =
+      bv +
+      (w00 * x[x0 + s] + w01 * x[x0 + s + dw] + w02 * x[x0 + s + dw2]) +
+      (w10 * x[x1 + s] + w11 * x[x1 + s + dw] + w12 * x[x1 + s + dw2]) +
+      (w20 * x[x2 + s] + w21 * x[x2 + s + dw] + w22 * x[x2 + s + dw2]);
+  }
+  for (let ow = 0; ow < outW; ow++) {
+    if (ow === inLo) ow = inHi;
+    if (ow >= outW) break;
+    let acc = bv;
+    for (let kj = 0; kj < 3; kj++) {
+      const iw = ow * sw - padLeft + kj * dw;
+      if (iw >= 0 && iw < width) acc += w[wb + kj] * x[x0 + iw] + w[wb + 3 + kj] * x[x1 + iw] + w[wb + 6 + kj] * x[x2 + iw];
+    }
+    y[y0 + ow] = acc;
   }
 }
 
