@@ -184,6 +184,28 @@ describe('conv properties', () => {
     }
   });
 
+  it('keeps NaN and infinity local to the windows that contain them (Winograd-sized layers too)', () => {
+    const gen = new Generator(9);
+    for (const k of [3, 2]) {
+      const x = randn([1, 8, 9, 9], { generator: gen });
+      const w = randn([8, 8, k, k], { generator: gen });
+      x.data[(3 * 9 + 4) * 9 + 4] = NaN;
+      x.data[(5 * 9 + 0) * 9 + 8] = Infinity;
+      const y = conv2d(x, w);
+      const out = y.shape[2];
+      for (let r = 0; r < out; r++) {
+        for (let c = 0; c < out; c++) {
+          const seesNaN = r <= 4 && r + k > 4 && c <= 4 && c + k > 4;
+          const seesInf = r === 0 && c + k > 8;
+          const v = y.get(0, 1, r, c);
+          if (seesNaN) expect(v, `(${r}, ${c})`).toBeNaN();
+          else if (seesInf) expect(Math.abs(v), `(${r}, ${c})`).toBe(Infinity);
+          else expect(Number.isFinite(v), `(${r}, ${c})`).toBe(true);
+        }
+      }
+    }
+  });
+
   it('reads strided (non-contiguous) inputs correctly', () => {
     const gen = new Generator(3);
     const x = randn([1, 5, 6, 4], { generator: gen }).permute(0, 1, 3, 2);

@@ -324,8 +324,14 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
 function conv2dKernel(p: Conv2dPlan, x: TypedArray, w: TypedArray, bias: TypedArray | null, y: TypedArray): void {
   if (p.cInG === 1) return conv2dDirect(p, x, w, bias, y);
   const scheme = winogradScheme(p);
-  if (scheme) conv2dWinograd(p, scheme, x, w, bias, y);
+  // Winograd mixes a whole tile, so a NaN or infinity would leak into neighbouring outputs.
+  if (scheme && allFinite(x) && allFinite(w)) conv2dWinograd(p, scheme, x, w, bias, y);
   else conv2dGemm(p, x, w, bias, y);
+}
+
+function allFinite(a: TypedArray): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
+  return true;
 }
 
 /** One input channel per group (depthwise, or any conv over a single-channel input): axpy rows, no gather. */
