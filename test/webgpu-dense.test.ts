@@ -37,8 +37,8 @@ async function both(cpu: () => Tensor, gpuCall: (exp: Tensor | null) => Promise<
 }
 
 /** The small-binding backend when input and output fit its limit whole (so it must split or fit, never refuse). */
-function pickFor(small: boolean, x: Tensor, exp: Tensor | null): WebGPUBackend {
-  return small && exp && Math.max(x.numel, exp.numel) * 4 <= 1024 - 256 ? tiny : gpu;
+function pickFor(small: boolean, x: Tensor, exp: Tensor | null, tableBytes = 0): WebGPUBackend {
+  return small && exp && Math.max(x.numel * 4, exp.numel * 4, tableBytes) <= 1024 - 256 ? tiny : gpu;
 }
 
 function close(got: Tensor, exp: Tensor, tol: (e: number) => number, label: string): void {
@@ -76,7 +76,9 @@ await describeGPU('webgpu interpolate parity', () => {
             ...(c.scale ? { scaleFactor: oneD ? [c.scale[1]] : c.scale } : { size: oneD ? [c.ow] : [c.oh, c.ow] }),
             ...(linear ? { alignCorners: c.alignCorners } : {}),
           };
-          const r = await both(() => interpolate(x, opts), (exp) => pickFor(c.small, x, exp).interpolate(x, opts));
+          // The tap table holds up to 32 bytes per output row and column.
+          const table = (exp: Tensor | null) => (exp ? 32 * (exp.shape[exp.ndim - 1] + (oneD ? 1 : exp.shape[exp.ndim - 2])) : 0);
+          const r = await both(() => interpolate(x, opts), (exp) => pickFor(c.small, x, exp, table(exp)).interpolate(x, opts));
           if (!r) return;
           const maxAbs = Math.max(...Array.from(x.data, Math.abs));
           const k = c.mode.startsWith('nearest') ? 0 : c.mode === 'bicubic' ? 32 : 8;

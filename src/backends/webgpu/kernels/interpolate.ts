@@ -12,18 +12,59 @@ import type { GPUTensor } from '../tensor';
 
 const interpParams = params({ inH: 'u32', inW: 'u32', outH: 'u32', outW: 'u32', xShift: 'u32', yShift: 'u32', total: 'u32' });
 
+const LANES = ['x', 'y', 'z', 'w'];
+
+/** vec4s per output in the packed tap table: indices then float bits, `[i, w, -, -]`, `[i0, i1, w0, w1]` or `[i0..i3][w0..w3]`. */
+function vecsPerOutput(taps: number): number {
+  return taps === 4 ? 2 : 1;
+}
+
+/** WGSL for tap `t` of `taps` read from vec4s `v0`, `v1`: [index, weight]. */
+function tapExpr(v: string, taps: number, t: number): [string, string] {
+  if (taps === 4) return [`${v}0.${LANES[t]}`, `bitcast<f32>(${v}1.${LANES[t]})`];
+  return [`${v}0.${LANES[t]}`, `bitcast<f32>(${v}0.${LANES[taps + t]})`];
+}
+
 /**
- * Taps are laid out as the CPU gives them (`index[t * out + o]`), H first then
- * W, in one index and one weight buffer. Each vertical tap's row is summed
- * first, then the rows are blended: the CPU kernel's order of operations.
+ * Packs one axis' taps (`index[t * out + o]`, `weight[...]`) per output as
+ * {@link vecsPerOutput} vec4s of i32, weights as float32 bits, so a thread
+ * loads each axis' taps with one or two reads.
+ */
+function packTaps(taps: number, index: Int32Array, weight: Float64Array, out: number): Int32Array {
+  const per = 4 * vecsPerOutput(taps);
+  const packed = new Int32Array(per * out);
+  const bits = new Int32Array(1);
+  const f = new Float32Array(bits.buffer);
+  for (let o = 0; o < out; o++) {
+    for (let t = 0; t < taps; t++) {
+      f[0] = weight[t * out + o];
+      packed[per * o + t] = index[t * out + o];
+      packed[per * o + (taps === 4 ? 4 : taps) + t] = bits[0];
+    }
+  }
+  return packed;
+}
+
+/**
+ * One thread per output. Each vertical tap's row is summed over the
+ * horizontal taps first, then the rows are blended: the CPU kernel's order of
+ * operations. The loops are unrolled here (tap counts are 1, 2 or 4).
  */
 function shader(th: number, tw: number): string {
-  const weighted = th > 1 || tw > 1;
+  const rows: string[] = [];
+  for (let ty = 0; ty < th; ty++) {
+    const [iy, wy] = tapExpr('vy', th, ty);
+    const terms = Array.from({ length: tw }, (_, tx) => {
+      const [ix, wx] = tapExpr('vx', tw, tx);
+      return tw === 1 ? `X[row${ty} + u32(${ix})]` : `X[row${ty} + u32(${ix})] * ${wx}`;
+    });
+    rows.push(`  let row${ty} = base + u32(${iy}) * p.inW;`);
+    rows.push(th === 1 ? `  acc = ${terms.join(' + ')};` : `  acc += (${terms.join(' + ')}) * ${wy};`);
+  }
   return `${interpParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> TapIdx: array<i32>;
-${weighted ? '@group(0) @binding(3) var<storage, read> TapW: array<f32>;' : ''}
-@group(0) @binding(${weighted ? 4 : 3}) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> Taps: array<vec4<i32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   ${FLAT_WORKGROUP}
@@ -34,17 +75,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let oh = (e % outPlane) / p.outW;
   let ow = e % p.outW;
   let base = p.xShift + pl * p.inH * p.inW;
-  let wOff = ${th}u * p.outH;
+  let hv = ${vecsPerOutput(th)}u * oh;
+  let wv = ${vecsPerOutput(th)}u * p.outH + ${vecsPerOutput(tw)}u * ow;
+  let vy0 = Taps[hv];
+  ${th === 4 ? 'let vy1 = Taps[hv + 1u];' : ''}
+  let vx0 = Taps[wv];
+  ${tw === 4 ? 'let vx1 = Taps[wv + 1u];' : ''}
   var acc = 0.0;
-  for (var ty = 0u; ty < ${th}u; ty++) {
-    let row = base + u32(TapIdx[ty * p.outH + oh]) * p.inW;
-    var s = 0.0;
-    for (var tx = 0u; tx < ${tw}u; tx++) {
-      let t = wOff + tx * p.outW + ow;
-      ${tw === 1 ? 's = X[row + u32(TapIdx[t])];' : 's += X[row + u32(TapIdx[t])] * TapW[t];'}
-    }
-    ${th === 1 ? 'acc = s;' : 'acc += s * TapW[ty * p.outH + oh];'}
-  }
+${rows.join('\n')}
   Y[p.yShift + e] = acc;
 }
 `;
@@ -65,17 +103,15 @@ export async function interpolateGPU(b: WebGPUBackend, x: GPUInput, opts: Interp
     const inPlane = plan.inH * plan.inW;
     const outPlane = plan.outH * plan.outW;
     if (planes * outPlane === 0) return out;
-    const idx = new Int32Array(th.index.length + tw.index.length);
-    idx.set(th.index);
-    idx.set(tw.index, th.index.length);
-    const wts = new Float32Array(idx.length);
-    wts.set(th.weight);
-    wts.set(tw.weight, th.weight.length);
-    const I = b.upload(new Tensor(idx, [idx.length], 'int32'));
-    const Wt = b.upload(new Tensor(wts, [wts.length], 'float32'));
-    temps.push(I, Wt);
+    const hTaps = packTaps(th.taps, th.index, th.weight, plan.outH);
+    const wTaps = packTaps(tw.taps, tw.index, tw.weight, plan.outW);
+    const table = new Int32Array(hTaps.length + wTaps.length);
+    table.set(hTaps);
+    table.set(wTaps, hTaps.length);
+    const T = b.upload(new Tensor(table, [table.length], 'int32'));
+    temps.push(T);
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    unitsPerChunk(op, 1, [idx.length * 4], maxBytes, 'tap table');
+    unitsPerChunk(op, 1, [table.length * 4], maxBytes, 'tap table');
     const per = unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane');
     const code = shader(th.taps, tw.taps);
     const list: Dispatch[] = [];
@@ -86,7 +122,7 @@ export async function interpolateGPU(b: WebGPUBackend, x: GPUInput, opts: Interp
       list.push({
         code,
         uniforms: interpParams.pack({ inH: plan.inH, inW: plan.inW, outH: plan.outH, outW: plan.outW, xShift: xs.shift, yShift: ys.shift, total: pc * outPlane }),
-        bindings: th.taps > 1 || tw.taps > 1 ? [xs.slice, b.slice(I).slice, b.slice(Wt).slice, ys.slice] : [xs.slice, b.slice(I).slice, ys.slice],
+        bindings: [xs.slice, b.slice(T).slice, ys.slice],
         workgroups: Math.ceil((pc * outPlane) / 256),
       });
     }
