@@ -26,12 +26,15 @@ const convParams = params({
   cIn: 'u32', H: 'u32', W: 'u32', cOut: 'u32', cInG: 'u32', cOutG: 'u32', groups: 'u32',
   kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32', dh: 'u32', dw: 'u32', pt: 'i32', pl: 'i32',
   outH: 'u32', outW: 'u32', xShift: 'u32', wShift: 'u32', bShift: 'u32', yShift: 'u32', mBase: 'u32', total: 'u32',
+  // One output phase of a transposed conv (see phasePlan).
+  ry: 'u32', rx: 'u32', qH: 'u32', qW: 'u32', ky0: 'u32', kx0: 'u32', nky: 'u32', nkx: 'u32',
+  tky: 'u32', tkx: 'u32', diy: 'u32', dix: 'u32', cy: 'i32', cx: 'i32',
 });
+const NO_PHASE = { ry: 0, rx: 0, qH: 0, qW: 0, ky0: 0, kx0: 0, nky: 0, nkx: 0, tky: 0, tkx: 0, diy: 0, dix: 0, cy: 0, cx: 0 };
 type ConvValues = Parameters<typeof convParams.pack>[0];
 
 /** Tile of the implicit GEMM: 64 output positions x 64 output channels, K in steps of 16; 16x16 threads, 4x4 each. */
 const BM = 64;
-const BN = 64;
 
 function bindings(hasBias: boolean, outBinding: number): string {
   return `@group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -46,30 +49,36 @@ ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : ''}
  * Each K step stages a 16 x 64 im2col tile (zero outside the padded input) and a
  * 16 x 64 weight tile in workgroup memory; every thread keeps a 4 x 4 block of
  * accumulators, reading rows strided by 16 so that neighbouring threads write
- * neighbouring output positions. `transposed` turns it into convTranspose2d:
- * output (oy, ox) reads input ((oy + pad - ky*d) / s, ...) where that divides
- * exactly, and the weight is `[C_in, C_out / groups, kH, kW]`.
+ * neighbouring output positions. `transposed` turns it into one output phase
+ * of convTranspose2d (weight `[C_in, C_out / groups, kH, kW]`): the outputs
+ * `(ry + s*qy, rx + s*qx)`, whose taps are exactly those with
+ * `ky*d = ry + pad (mod s)`, `ky = ky0 + tky*j`, reading input row `qy + cy - diy*j`:
+ * a dense stride-1 problem, so no multiply-add is spent on skipped taps.
  */
-function gemmShader(hasBias: boolean, transposed = false): string {
+function gemmShader(hasBias: boolean, transposed: boolean, wgy: number): string {
+  // 16 x wgy threads; the channel tile is 4 * wgy wide (64, or 32 for narrow layers).
+  const threads = 16 * wgy;
+  const bn = 4 * wgy;
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
 const BM = ${BM}u;
-const BN = ${BN}u;
+const BN = ${bn}u;
 const BK = 16u;
 var<workgroup> As: array<f32, ${16 * BM}>;
-var<workgroup> Bs: array<f32, ${16 * BN}>;
+var<workgroup> Bs: array<f32, ${16 * bn}>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(16, ${wgy})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let M = p.outH * p.outW;
   let khw = p.kh * p.kw;
-  let K = p.cInG * khw;
+  let M = ${transposed ? 'p.qH * p.qW' : 'p.outH * p.outW'};
+  let taps = ${transposed ? 'p.nky * p.nkx' : 'khw'};
+  let K = p.cInG * taps;
   let plane = p.H * p.W;
   let m0 = p.mBase + wg.x * BM;
   let n0 = wg.y * BN;
   let img = wg.z / p.groups;
   let g = wg.z % p.groups;
   let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
-  let wBase = p.wShift + g * p.cOutG * K;
+  let wBase = p.wShift + g * p.cOutG * p.cInG * khw;
   // This thread stages im2col column aRow (one output position) at K rows aK0 + 4r,
   // and weight row bK (one K index) for output channels bN0 + 16r.
   let aCol = li % BM;
@@ -77,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let am = m0 + aCol;
   ${
     transposed
-      ? 'let oy = i32(am / p.outW) + p.pt;\n  let ox = i32(am % p.outW) + p.pl;'
+      ? 'let oy = i32(am / p.qW) + p.cy;\n  let ox = i32(am % p.qW) + p.cx;'
       : 'let oy = i32((am / p.outW) * p.sh) - p.pt;\n  let ox = i32((am % p.outW) * p.sw) - p.pl;'
   }
   let bK = li % BK;
@@ -87,36 +96,39 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
   for (var k0 = 0u; k0 < K; k0 += BK) {
-${[0, 1, 2, 3].map((r) => `    {
-      let kk = aK0 + ${4 * r}u;
+${Array.from({ length: (16 * BM) / threads }, (_, r) => `    {
+      let kk = aK0 + ${(r * threads) / BM}u;
       let k = k0 + kk;
       var v = 0.0;
       if (k < K && am < M) {
-        let ci = k / khw;
-        let rem = k % khw;
+        let ci = k / taps;
+        let rem = k % taps;
         ${
           transposed
-            ? `let ty = oy - i32((rem / p.kw) * p.dh);
-        let tx = ox - i32((rem % p.kw) * p.dw);
-        if (ty >= 0 && tx >= 0 && ty % i32(p.sh) == 0 && tx % i32(p.sw) == 0) {
-          let iy = u32(ty) / p.sh;
-          let ix = u32(tx) / p.sw;
-          if (iy < p.H && ix < p.W) { v = X[xBase + ci * plane + iy * p.W + ix]; }
-        }`
+            ? `let iy = oy - i32((rem / p.nkx) * p.diy);
+        let ix = ox - i32((rem % p.nkx) * p.dix);`
             : `let iy = oy + i32((rem / p.kw) * p.dh);
-        let ix = ox + i32((rem % p.kw) * p.dw);
+        let ix = ox + i32((rem % p.kw) * p.dw);`
+        }
         if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
           v = X[xBase + ci * plane + u32(iy) * p.W + u32(ix)];
-        }`
         }
       }
       As[kk * BM + aCol] = v;
-    }
-    {
-      let nn = bN0 + ${16 * r}u;
+    }`).join('\n')}
+${[0, 1, 2, 3].map((r) => `    {
+      let nn = bN0 + ${(r * threads) / 16}u;
       var v = 0.0;
       if (n0 + nn < p.cOutG && k0 + bK < K) {
-        ${transposed ? 'let kb = k0 + bK;\n        v = Wt[wBase + ((kb / khw) * p.cOutG + n0 + nn) * khw + kb % khw];' : 'v = Wt[wBase + (n0 + nn) * K + k0 + bK];'}
+        ${
+          transposed
+            ? `let kb = k0 + bK;
+        let rem = kb % taps;
+        let ky = p.ky0 + (rem / p.nkx) * p.tky;
+        let kx = p.kx0 + (rem % p.nkx) * p.tkx;
+        v = Wt[wBase + ((kb / taps) * p.cOutG + n0 + nn) * khw + ky * p.kw + kx];`
+            : 'v = Wt[wBase + (n0 + nn) * K + k0 + bK];'
+        }
       }
       Bs[bK * BN + nn] = v;
     }`).join('\n')}
@@ -125,7 +137,7 @@ ${[0, 1, 2, 3].map((r) => `    {
       let ar = kk * BM + lid.x;
       let br = kk * BN + lid.y;
       let a = vec4f(As[ar], As[ar + 16u], As[ar + 32u], As[ar + 48u]);
-      let b = vec4f(Bs[br], Bs[br + 16u], Bs[br + 32u], Bs[br + 48u]);
+      let b = vec4f(Bs[br], Bs[br + ${wgy}u], Bs[br + ${2 * wgy}u], Bs[br + ${3 * wgy}u]);
       acc0 = fma(vec4f(a.x), b, acc0);
       acc1 = fma(vec4f(a.y), b, acc1);
       acc2 = fma(vec4f(a.z), b, acc2);
@@ -135,14 +147,18 @@ ${[0, 1, 2, 3].map((r) => `    {
   }
   let accs = array<vec4f, 4>(acc0, acc1, acc2, acc3);
   for (var j = 0u; j < 4u; j++) {
-    let n = n0 + lid.y + 16u * j;
+    let n = n0 + lid.y + ${wgy}u * j;
     if (n >= p.cOutG) { continue; }
     let co = g * p.cOutG + n;
     ${hasBias ? 'let bv = Bias[p.bShift + co];' : 'let bv = 0.0;'}
-    let yBase = p.yShift + (img * p.cOut + co) * M;
+    let yBase = p.yShift + (img * p.cOut + co) * p.outH * p.outW;
     for (var i = 0u; i < 4u; i++) {
       let m = m0 + lid.x + 16u * i;
-      if (m < M) { Y[yBase + m] = accs[i][j] + bv; }
+      ${
+        transposed
+          ? 'if (m < M) { Y[yBase + (p.ry + p.sh * (m / p.qW)) * p.outW + p.rx + p.sw * (m % p.qW)] = accs[i][j] + bv; }'
+          : 'if (m < M) { Y[yBase + m] = accs[i][j] + bv; }'
+      }
     }
   }
 }
@@ -277,6 +293,41 @@ interface Geometry {
 
 type Kernel = 'gemm' | 'direct' | 'transposed' | 'gemm-transposed';
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The output phases of a transposed conv along one axis: outputs `r + s*q`
+ * (q < count) take the taps `k0 + step*j` (j < taps), which read input
+ * `q + c - inStep*j`. Taps solve `k*d = r + pad (mod s)`.
+ */
+function axisPhases(out: number, s: number, pad: number, k: number, d: number) {
+  const g = gcd(d, s);
+  const step = s / g;
+  return Array.from({ length: s }, (_, r) => {
+    const count = r < out ? Math.ceil((out - r) / s) : 0;
+    let k0 = 0;
+    while (k0 < step && (((k0 * d - r - pad) % s) + s) % s !== 0) k0++;
+    const taps = k0 < step && k0 < k ? Math.ceil((k - k0) / step) : 0;
+    return { r, count, k0: taps ? k0 : 0, step, taps, inStep: d / g, c: taps ? (r + pad - k0 * d) / s : 0 };
+  });
+}
+
+function phases(geo: Geometry): (typeof NO_PHASE)[] {
+  const list: (typeof NO_PHASE)[] = [];
+  for (const y of axisPhases(geo.outH, geo.strideH, geo.padTop, geo.kh, geo.dilationH)) {
+    for (const x of axisPhases(geo.outW, geo.strideW, geo.padLeft, geo.kw, geo.dilationW)) {
+      if (y.count * x.count === 0) continue;
+      list.push({
+        ry: y.r, rx: x.r, qH: y.count, qW: x.count, ky0: y.k0, kx0: x.k0, nky: y.taps, nkx: x.taps,
+        tky: y.step, tkx: x.step, diy: y.inStep, dix: x.inStep, cy: y.c, cx: x.c,
+      });
+    }
+  }
+  return list;
+}
+
 /** Picks the tiled GEMM when the output-channel and reduction extents fill its tiles reasonably. */
 function conv2dKernel(plan: Conv2dPlan): Kernel {
   return plan.cOutG >= 16 && plan.cInG * plan.kh * plan.kw >= 16 ? 'gemm' : 'direct';
@@ -306,9 +357,11 @@ async function runConv(
     const maxWG = b.limits.maxWorkgroupsPerDimension;
     let perChunk = unitsPerChunk(op, geo.n, [inImage * 4, outImage * 4], maxBytes, 'image');
     if (kernel === 'gemm' || kernel === 'gemm-transposed') perChunk = Math.max(1, Math.min(perChunk, Math.floor(maxWG / geo.groups)));
+    // A 32-channel tile when a 64-wide one would be mostly padding.
+    const wgy = geo.cOutG <= 32 ? 8 : 16;
     const code = {
-      gemm: () => gemmShader(B !== null),
-      'gemm-transposed': () => gemmShader(B !== null, true),
+      gemm: () => gemmShader(B !== null, false, wgy),
+      'gemm-transposed': () => gemmShader(B !== null, true, wgy),
       direct: () => directShader(B !== null),
       transposed: () => transposedShader(B !== null),
     }[kernel]();
@@ -325,19 +378,23 @@ async function runConv(
         kh: geo.kh, kw: geo.kw, sh: geo.strideH, sw: geo.strideW, dh: geo.dilationH, dw: geo.dilationW,
         pt: geo.padTop, pl: geo.padLeft, outH: geo.outH, outW: geo.outW,
         xShift: xs.shift, wShift: w.shift, bShift: bs ? bs.shift : 0, yShift: ys.shift, mBase: 0, total: nc * outImage,
+        ...NO_PHASE,
       };
       const bindingsList = [xs.slice, w.slice, ...(bs ? [bs.slice] : []), ys.slice];
       if (tiled) {
-        // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
-        const tilesM = Math.ceil(M / BM);
-        for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
-          const tiles = Math.min(maxWG, tilesM - t0);
-          dispatches.push({
-            code,
-            uniforms: convParams.pack({ ...values, mBase: t0 * BM }),
-            bindings: bindingsList,
-            workgroups: [tiles, Math.ceil(geo.cOutG / BN), nc * geo.groups],
-          });
+        for (const phase of kernel === 'gemm-transposed' ? phases(geo) : [NO_PHASE]) {
+          const positions = kernel === 'gemm-transposed' ? phase.qH * phase.qW : M;
+          // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
+          const tilesM = Math.ceil(positions / BM);
+          for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
+            const tiles = Math.min(maxWG, tilesM - t0);
+            dispatches.push({
+              code,
+              uniforms: convParams.pack({ ...values, ...phase, mBase: t0 * BM }),
+              bindings: bindingsList,
+              workgroups: [tiles, Math.ceil(geo.cOutG / (4 * wgy)), nc * geo.groups],
+            });
+          }
         }
       } else {
         // The direct kernel runs one thread per four outputs of a row, the transposed one per output.
@@ -365,7 +422,6 @@ export function convTranspose2dGPU(b: WebGPUBackend, x: GPUInput, weight: GPUInp
   const bias = options.bias ?? null;
   const plan = resolveConvTranspose2d(x.shape, weight.shape, { ...options, biasShape: bias?.shape ?? null });
   const geo: Geometry = { ...plan, padTop: plan.padH, padLeft: plan.padW };
-  // The tiled kernel computes taps that the stride skips as zeros; with enough channels it still wins.
   const kernel = plan.cOutG >= 16 && plan.cInG * plan.kh * plan.kw >= 16 ? 'gemm-transposed' : 'transposed';
   return runConv(b, 'convTranspose2d', kernel, geo, x, weight, bias);
 }
