@@ -47,13 +47,17 @@ ${HEAD}
   let base = p.xShift + (u32(Geo[g]) * p.C + c) * p.H * p.W;
   let gh = i32(Geo[g + 3u]);
   let gw = i32(Geo[g + 6u]);
-  let oy = Geo[g + 1u] + f32(ph) * Geo[g + 2u];
-  let ox = Geo[g + 4u] + f32(pw) * Geo[g + 5u];
+  let binH = Geo[g + 2u];
+  let binW = Geo[g + 5u];
+  let oy = Geo[g + 1u] + f32(ph) * binH;
+  let ox = Geo[g + 4u] + f32(pw) * binW;
+  let fgh = f32(gh);
+  let fgw = f32(gw);
   let fH = f32(p.H);
   let fW = f32(p.W);
   var sum = 0.0;
   for (var iy = 0; iy < gh; iy++) {
-    var y = oy + (f32(iy) + 0.5) * Geo[g + 2u] / f32(gh);
+    var y = oy + (f32(iy) + 0.5) * binH / fgh;
     if (y < -1.0 || y > fH) { continue; }
     y = max(y, 0.0);
     var y0 = u32(y);
@@ -62,7 +66,7 @@ ${HEAD}
     let ly = y - f32(y0);
     let hy = 1.0 - ly;
     for (var ix = 0; ix < gw; ix++) {
-      var x = ox + (f32(ix) + 0.5) * Geo[g + 5u] / f32(gw);
+      var x = ox + (f32(ix) + 0.5) * binW / fgw;
       if (x < -1.0 || x > fW) { continue; }
       x = max(x, 0.0);
       var x0 = u32(x);
