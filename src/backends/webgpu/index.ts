@@ -4,3 +4,6 @@ export { GPUTensor } from './tensor';
 export type { GPUDType } from './tensor';
 export type { GPUMemoryInfo } from './pool';
 export type { GPUAdapterLike, GPUBufferLike, GPUDeviceLike, GPULike, GPULimitsLike } from './types';
+export type { GPUConv2dOptions, GPUConvTranspose2dOptions } from './kernels/conv';
+export type { GPURoiBoxes } from './kernels/detection';
+export type { GPUBinaryCrossEntropyWithLogitsOptions, GPUSigmoidFocalLossOptions } from './kernels/losses';
