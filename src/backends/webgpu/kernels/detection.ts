@@ -42,9 +42,24 @@ const alignShader = `${roiParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Geo: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${HEAD}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  // One thread per (roi, bin, 4 channels): the sample geometry is computed once for four channels.
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }
+  let bins = p.PH * p.PW;
+  let quads = (p.C + 3u) / 4u;
+  let bin = e % bins;
+  let ph = bin / p.PW;
+  let pw = bin % p.PW;
+  let c0 = ((e / bins) % quads) * 4u;
+  let k = p.k0 + e / (bins * quads);
   let g = 8u * k;
-  let base = p.xShift + (u32(Geo[g]) * p.C + c) * p.H * p.W;
+  let plane = p.H * p.W;
+  let base = p.xShift + (u32(Geo[g]) * p.C + c0) * plane;
+  // Channels past C read channel c0 again; their sums are not written.
+  let off = vec4u(0u, select(0u, plane, c0 + 1u < p.C), select(0u, 2u * plane, c0 + 2u < p.C), select(0u, 3u * plane, c0 + 3u < p.C));
   let gh = i32(Geo[g + 3u]);
   let gw = i32(Geo[g + 6u]);
   let binH = Geo[g + 2u];
@@ -55,7 +70,7 @@ ${HEAD}
   let fgw = f32(gw);
   let fH = f32(p.H);
   let fW = f32(p.W);
-  var sum = 0.0;
+  var sum = vec4f(0.0);
   for (var iy = 0; iy < gh; iy++) {
     var y = oy + (f32(iy) + 0.5) * binH / fgh;
     if (y < -1.0 || y > fH) { continue; }
@@ -74,12 +89,23 @@ ${HEAD}
       if (x0 >= p.W - 1u) { x0 = p.W - 1u; x1 = x0; x = f32(x0); }
       let lx = x - f32(x0);
       let hx = 1.0 - lx;
-      let r0 = base + y0 * p.W;
-      let r1 = base + y1 * p.W;
-      sum += hy * hx * X[r0 + x0] + hy * lx * X[r0 + x1] + ly * hx * X[r1 + x0] + ly * lx * X[r1 + x1];
+      let a = base + y0 * p.W + x0;
+      let b = base + y0 * p.W + x1;
+      let c = base + y1 * p.W + x0;
+      let d = base + y1 * p.W + x1;
+      let va = vec4f(X[a + off.x], X[a + off.y], X[a + off.z], X[a + off.w]);
+      let vb = vec4f(X[b + off.x], X[b + off.y], X[b + off.z], X[b + off.w]);
+      let vc = vec4f(X[c + off.x], X[c + off.y], X[c + off.z], X[c + off.w]);
+      let vd = vec4f(X[d + off.x], X[d + off.y], X[d + off.z], X[d + off.w]);
+      sum += hy * hx * va + hy * lx * vb + ly * hx * vc + ly * lx * vd;
     }
   }
-  Y[p.yShift + e] = sum / f32(max(gh * gw, 1));
+  let mean = sum / f32(max(gh * gw, 1));
+  let o = p.yShift + ((k - p.k0) * p.C + c0) * bins + bin;
+  Y[o] = mean.x;
+  if (c0 + 1u < p.C) { Y[o + bins] = mean.y; }
+  if (c0 + 2u < p.C) { Y[o + 2u * bins] = mean.z; }
+  if (c0 + 3u < p.C) { Y[o + 3u * bins] = mean.w; }
 }
 `;
 
@@ -110,6 +136,8 @@ async function runRoi(
   b: WebGPUBackend,
   op: string,
   code: string,
+  /** Channels one thread handles (its dispatch covers ceil(C / lanes) channel groups). */
+  lanes: number,
   x: GPUInput,
   table: Tensor,
   plan: { batch: number; channels: number; height: number; width: number; numRois: number; pooledHeight: number; pooledWidth: number; outShape: readonly number[] },
@@ -131,11 +159,12 @@ async function runRoi(
     for (let k0 = 0; k0 < plan.numRois; k0 += per) {
       const kc = Math.min(per, plan.numRois - k0);
       const ys = b.slice(out, k0 * perRoi, kc * perRoi);
+      const threads = kc * Math.ceil(plan.channels / lanes) * plan.pooledHeight * plan.pooledWidth;
       list.push({
         code,
-        uniforms: roiParams.pack({ C: plan.channels, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, total: kc * perRoi, xShift: xs.shift, yShift: ys.shift }),
+        uniforms: roiParams.pack({ C: plan.channels, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, total: threads, xShift: xs.shift, yShift: ys.shift }),
         bindings: [xs.slice, b.slice(T).slice, ys.slice],
-        workgroups: Math.ceil((kc * perRoi) / 256),
+        workgroups: Math.ceil(threads / 256),
       });
     }
     await b.run(list);
@@ -153,7 +182,7 @@ export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBo
     const { y, x: gx } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
     geo.set([plan.batchIndex[k], y.start, y.binSize, y.grid, gx.start, gx.binSize, gx.grid], 8 * k);
   }
-  return runRoi(b, 'roi_align', alignShader, x, new Tensor(geo, [geo.length], 'float32'), plan);
+  return runRoi(b, 'roi_align', alignShader, 4, x, new Tensor(geo, [geo.length], 'float32'), plan);
 }
 
 /** GPU {@link roiPool}: windows from {@link roiPoolWindows}. */
@@ -166,7 +195,7 @@ export async function roiPoolGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBox
     roiPoolWindows(plan, k, false, win);
     for (let i = 0; i < bins; i++) table.set([plan.batchIndex[k], win[4 * i], win[4 * i + 1], win[4 * i + 2], win[4 * i + 3]], 5 * (k * bins + i));
   }
-  return runRoi(b, 'roi_pool', poolShader, x, new Tensor(table, [table.length], 'int32'), plan);
+  return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), plan);
 }
 
 const nmsParams = params({ n: 'u32', blocks: 'u32', row0: 'u32', total: 'u32', thr: 'f32', mShift: 'u32' });
