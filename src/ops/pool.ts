@@ -202,59 +202,113 @@ function windowMax(x: TypedArray, out: TypedArray, idx: Int32Array | null, o: nu
 
 /**
  * Max pooling over contiguous planes; `idx` (may be null) receives flat
- * `h*W + w` offsets. Windows are clipped per axis like torch's CPU kernel; an
- * unclipped 3x3 window (dilation 1) takes an unrolled path that compares with
- * `>` only and falls back to {@link windowMax} when the window sum is NaN
- * (a NaN, or inf - inf), so the result is the same.
+ * `h*W + w` offsets. Each output row takes two passes: {@link columnWinners}
+ * reduces every input column over the row's window rows, then
+ * {@link windowWinners} reduces every window over its columns, so a column
+ * shared by overlapping windows is read once. Both passes are branch-free:
+ * a comparison becomes a 0 / -1 mask that selects an index and the value is
+ * reloaded from it, because on random data the mispredicted branches of a
+ * compare-and-swap loop cost more than all the arithmetic. NaN is not ordered
+ * by `>`, so an output row whose input rows hold a NaN (their sum is NaN;
+ * inf - inf also lands there, harmlessly) is redone window by window with
+ * torch's loop, as is a row of windows that lie entirely in the padding.
  */
 function maxPoolKernel(x: TypedArray, out: TypedArray, idx: Int32Array | null, plan: Pool2dPlan): void {
   const { n, c, inH: H, inW: W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW } = plan;
   const rows = axisWindows(outH, H, kH, sH, pH, dH);
   const cols = axisWindows(outW, W, kW, sW, pW, dW);
-  const fast3 = kW === 3 && dW === 1 && kH === 3 && dH === 1;
-  // Output columns [c0, c1) have whole windows.
-  let c0 = 0;
-  while (c0 < outW && c0 * sW - pW < 0) c0++;
-  let c1 = c0;
-  while (c1 < outW && c1 * sW - pW + 3 <= W) c1++;
+  const colV = new Float64Array(W);
+  const colI = new Int32Array(W);
   const plane = H * W;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * plane;
-    let o = pl * outH * outW;
-    for (let oh = 0; oh < outH; oh++) {
+    for (let oh = 0, o = pl * outH * outW; oh < outH; oh++, o += outW) {
       const h0 = rows.lo[oh];
       const h1 = rows.hi[oh];
-      const whole = fast3 && oh * sH - pH >= 0 && h1 - h0 === 3;
-      const lo = whole ? c0 : outW;
-      const hi = whole ? c1 : outW;
-      for (let ow = 0; ow < lo; ow++, o++) windowMax(x, out, idx, o, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
-      for (let ow = lo; ow < hi; ow++, o++) {
-        const r0 = base + h0 * W + cols.lo[ow];
-        const r1 = r0 + W;
-        const r2 = r1 + W;
-        const a0 = x[r0], a1 = x[r0 + 1], a2 = x[r0 + 2];
-        const b0 = x[r1], b1 = x[r1 + 1], b2 = x[r1 + 2];
-        const e0 = x[r2], e1 = x[r2 + 1], e2 = x[r2 + 2];
-        const sum = a0 + a1 + a2 + b0 + b1 + b2 + e0 + e1 + e2;
-        if (sum !== sum) {
-          windowMax(x, out, idx, o, base, W, h0, h1, 1, cols.lo[ow], cols.hi[ow], 1);
-          continue;
-        }
-        let m = a0;
-        let mi = r0;
-        if (a1 > m) (m = a1), (mi = r0 + 1);
-        if (a2 > m) (m = a2), (mi = r0 + 2);
-        if (b0 > m) (m = b0), (mi = r1);
-        if (b1 > m) (m = b1), (mi = r1 + 1);
-        if (b2 > m) (m = b2), (mi = r1 + 2);
-        if (e0 > m) (m = e0), (mi = r2);
-        if (e1 > m) (m = e1), (mi = r2 + 1);
-        if (e2 > m) (m = e2), (mi = r2 + 2);
-        out[o] = m;
-        if (idx) idx[o] = mi - base;
+      const sum = h0 < h1 ? columnWinners(x, base, W, h0, h1, dH, colV, colI) : NaN;
+      if (sum === sum) {
+        windowWinners(colV, colI, cols.lo, cols.hi, dW, h0 * W, out, idx, o);
+        continue;
       }
-      for (let ow = hi; ow < outW; ow++, o++) windowMax(x, out, idx, o, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
+      for (let ow = 0; ow < outW; ow++) windowMax(x, out, idx, o + ow, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
     }
+  }
+}
+
+/** `b` if `x[b] > x[a]`, else `a`, without a branch (`a` precedes `b`, so ties keep `a`). */
+function greater(x: TypedArray, a: number, b: number): number {
+  return a ^ ((a ^ b) & -(x[b] > x[a]));
+}
+
+/**
+ * For every column `w` of the plane at `base`, the first maximum over rows
+ * `h0, h0 + dH, ... < h1` (`h0 < h1`): its value in `colV[w]`, its flat
+ * `h*W + w` in `colI[w]`. Three consecutive rows (3x3 pooling) are unrolled.
+ * Returns the sum of the values read (NaN when one is NaN).
+ */
+function columnWinners(x: TypedArray, base: number, W: number, h0: number, h1: number, dH: number, colV: Float64Array, colI: Int32Array): number {
+  const step = dH * W;
+  const first = base + h0 * W;
+  const end = base + h1 * W;
+  let sum = 0;
+  if (dH === 1 && h1 - h0 === 3) {
+    for (let w = 0; w < W; w++) {
+      const p = first + w;
+      const a = x[p];
+      const b = x[p + W];
+      const e = x[p + 2 * W];
+      sum += a + b + e;
+      let best = p + (W & -(b > a));
+      best ^= (best ^ (p + 2 * W)) & -(e > x[best]);
+      colV[w] = x[best];
+      colI[w] = best - base;
+    }
+    return sum;
+  }
+  for (let w = 0; w < W; w++) {
+    let best = first + w;
+    for (let p = best; p < end; p += step) {
+      sum += x[p];
+      best = greater(x, best, p);
+    }
+    colV[w] = x[best];
+    colI[w] = best - base;
+  }
+  return sum;
+}
+
+/**
+ * `b` if column winner `b` beats `a` (greater value, or equal at a smaller
+ * flat index), else `a`, without a branch. Row-major order is flat-index
+ * order, so reducing windows over column winners this way gives torch's
+ * first maximum of the whole window.
+ */
+function beats(colV: Float64Array, colI: Int32Array, a: number, b: number): number {
+  const v = colV[b];
+  const m = colV[a];
+  return a ^ ((a ^ b) & -(+(v > m) | (+(v === m) & +(colI[b] < colI[a]))));
+}
+
+/**
+ * Output row at `o` from the column winners: window `ow` spans columns
+ * `lo[ow], lo[ow] + dW, ... < hi[ow]`; three consecutive columns (3x3
+ * pooling) are unrolled. A window with no column (all padding) gives `-inf`
+ * at `rowStart + lo[ow]`, like torch.
+ */
+function windowWinners(colV: Float64Array, colI: Int32Array, lo: Int32Array, hi: Int32Array, dW: number, rowStart: number, out: TypedArray, idx: Int32Array | null, o: number): void {
+  for (let ow = 0; ow < lo.length; ow++) {
+    const w0 = lo[ow];
+    const w1 = hi[ow];
+    if (w0 >= w1) {
+      out[o + ow] = -Infinity;
+      if (idx) idx[o + ow] = rowStart + w0;
+      continue;
+    }
+    let best = w0;
+    if (dW === 1 && w1 - w0 === 3) best = beats(colV, colI, beats(colV, colI, w0, w0 + 1), w0 + 2);
+    else for (let w = w0 + dW; w < w1; w += dW) best = beats(colV, colI, best, w);
+    out[o + ow] = colV[best];
+    if (idx) idx[o + ow] = colI[best];
   }
 }
 
