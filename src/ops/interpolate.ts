@@ -271,16 +271,20 @@ function nearestKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th
 
 /**
  * Separable weighted sum in torch's order: for each needed input row, the
- * horizontal taps into a row buffer of the input dtype (so each row sum is
- * rounded like torch's per-row partial), then each output row as the
- * weighted sum of its vertical taps' buffer rows.
+ * horizontal taps into a float64 row buffer (unrounded; one element type
+ * whatever the input's, so the blend loops stay monomorphic), then each output
+ * row as the weighted sum of its vertical taps' buffer rows. Upsampling maps
+ * runs of output rows to the same source rows; such rows are blended several
+ * at a time (8 for two taps, 4 for four), loading each buffer element once
+ * per group instead of once per row.
  */
-function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th: AxisTaps, tw: AxisTaps, dtype: DType): void {
+function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, th: AxisTaps, tw: AxisTaps): void {
   const { n, c, inH, inW, outH, outW } = plan;
   const needed = new Uint8Array(inH);
   for (let k = 0; k < th.index.length; k++) needed[th.index[k]] = 1;
-  const buf = allocate(dtype, inH * outW);
+  const buf = new Float64Array(inH * outW);
   const runs = tapRuns(tw, outW);
+  const group = th.taps === 2 ? 8 : 4;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * inH * inW;
     for (let ih = 0; ih < inH; ih++) {
@@ -288,9 +292,8 @@ function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, 
     }
     let o = pl * outH * outW;
     for (let oh = 0; oh < outH; ) {
-      // Upsampling maps runs of output rows to the same source rows: blend four at a time,
-      // loading each buffer element once. Taps are monotonic in oh, so comparing the ends suffices.
-      const rows = oh + 3 < outH && sameTaps(th, outH, oh, oh + 3) ? 4 : 1;
+      // Taps are monotonic in oh, so equal taps at both ends of a group mean equal taps throughout.
+      const rows = oh + group - 1 < outH && sameTaps(th, outH, oh, oh + group - 1) ? group : 1;
       if (th.taps === 2) blend2(buf, out, o, outW, th, outH, oh, rows);
       else blend4(buf, out, o, outW, th, outH, oh, rows);
       oh += rows;
@@ -335,7 +338,7 @@ function tapRuns(t: AxisTaps, out: number): TapRuns {
 }
 
 /** One input row (at `src`) resampled along W into `buf` at `dst`. */
-function horizontal(x: TypedArray, src: number, buf: TypedArray, dst: number, runs: TapRuns): void {
+function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, runs: TapRuns): void {
   const { index: ix, weight: w, start, end } = runs;
   if (runs.taps === 2) {
     for (let r = 0; r < start.length; r++) {
@@ -361,34 +364,37 @@ function sameTaps(t: AxisTaps, out: number, a: number, b: number): boolean {
   return true;
 }
 
-/** Output rows `oh .. oh+rows-1` (rows 1 or 4, same source rows) from two buffer rows. */
-function blend2(buf: TypedArray, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
+/** Output rows `oh .. oh+rows-1` (rows 1 or 8, same source rows) from two buffer rows. */
+function blend2(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
   const r0 = th.index[oh] * W;
   const r1 = th.index[outH + oh] * W;
   const w = th.weight;
-  const a0 = w[oh];
-  const b0 = w[outH + oh];
+  const v = oh + outH;
   if (rows === 1) {
-    for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a0 + buf[r1 + ow] * b0;
+    const a = w[oh];
+    const b = w[v];
+    for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b;
     return;
   }
-  const [a1, a2, a3] = [w[oh + 1], w[oh + 2], w[oh + 3]];
-  const [b1, b2, b3] = [w[outH + oh + 1], w[outH + oh + 2], w[outH + oh + 3]];
-  const o1 = o + W;
-  const o2 = o1 + W;
-  const o3 = o2 + W;
+  const a0 = w[oh], a1 = w[oh + 1], a2 = w[oh + 2], a3 = w[oh + 3], a4 = w[oh + 4], a5 = w[oh + 5], a6 = w[oh + 6], a7 = w[oh + 7];
+  const b0 = w[v], b1 = w[v + 1], b2 = w[v + 2], b3 = w[v + 3], b4 = w[v + 4], b5 = w[v + 5], b6 = w[v + 6], b7 = w[v + 7];
   for (let ow = 0; ow < W; ow++) {
     const p = buf[r0 + ow];
     const q = buf[r1 + ow];
-    out[o + ow] = p * a0 + q * b0;
-    out[o1 + ow] = p * a1 + q * b1;
-    out[o2 + ow] = p * a2 + q * b2;
-    out[o3 + ow] = p * a3 + q * b3;
+    let k = o + ow;
+    out[k] = p * a0 + q * b0;
+    out[(k += W)] = p * a1 + q * b1;
+    out[(k += W)] = p * a2 + q * b2;
+    out[(k += W)] = p * a3 + q * b3;
+    out[(k += W)] = p * a4 + q * b4;
+    out[(k += W)] = p * a5 + q * b5;
+    out[(k += W)] = p * a6 + q * b6;
+    out[k + W] = p * a7 + q * b7;
   }
 }
 
 /** As {@link blend2} with four source rows (bicubic). */
-function blend4(buf: TypedArray, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
+function blend4(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
   const r0 = th.index[oh] * W;
   const r1 = th.index[outH + oh] * W;
   const r2 = th.index[2 * outH + oh] * W;
@@ -441,6 +447,6 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype, plan.spatialDims);
   const out = allocate(x.dtype, plan.n * plan.c * plan.outH * plan.outW);
   if (th.taps === 1) nearestKernel(data, out, plan, th, tw);
-  else separableKernel(data, out, plan, th, tw, x.dtype);
+  else separableKernel(data, out, plan, th, tw);
   return new Tensor(out, plan.outShape, x.dtype);
 }
