@@ -202,100 +202,127 @@ function windowMax(x: TypedArray, out: TypedArray, idx: Int32Array | null, o: nu
 
 /**
  * Max pooling over contiguous planes; `idx` (may be null) receives flat
- * `h*W + w` offsets. Each output row takes two passes: {@link columnWinners}
- * reduces every input column over the row's window rows, then
- * {@link windowWinners} reduces every window over its columns, so a column
- * shared by overlapping windows is read once. Both passes are branch-free:
- * a comparison becomes a 0 / -1 mask that selects an index and the value is
- * reloaded from it, because on random data the mispredicted branches of a
- * compare-and-swap loop cost more than all the arithmetic. NaN is not ordered
- * by `>`, so an output row whose input rows hold a NaN (their sum is NaN;
- * inf - inf also lands there, harmlessly) is redone window by window with
- * torch's loop, as is a row of windows that lie entirely in the padding.
+ * `h*W + w` offsets. All reductions go through {@link firstMax}, which is
+ * branch-free: on random data the mispredicted branches of a compare-and-swap
+ * loop cost more than all the arithmetic. 3x3 windows (dilation 1) over three
+ * whole rows and columns take {@link rowOf3x3}; every other row is reduced per
+ * input column over its window rows ({@link columnWinners}), then per window
+ * over its columns ({@link windowWinners}), so a column shared by overlapping
+ * windows is read once. NaN is not ordered by `>`, so windows whose inputs
+ * hold a NaN (their sum is NaN; inf - inf also lands there, harmlessly) are
+ * redone with torch's loop ({@link windowMax}), as are the clipped border
+ * windows of the 3x3 path and rows of windows entirely in the padding.
  */
 function maxPoolKernel(x: TypedArray, out: TypedArray, idx: Int32Array | null, plan: Pool2dPlan): void {
   const { n, c, inH: H, inW: W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW } = plan;
   const rows = axisWindows(outH, H, kH, sH, pH, dH);
   const cols = axisWindows(outW, W, kW, sW, pW, dW);
-  const colV = new Float64Array(W);
-  const colI = new Int32Array(W);
+  const three = kH === 3 && kW === 3 && dH === 1 && dW === 1;
+  // Output columns [c0, c1) have windows of three whole columns (only border windows are clipped).
+  let c0 = 0;
+  while (c0 < outW && cols.hi[c0] - cols.lo[c0] < 3) c0++;
+  let c1 = outW;
+  while (c1 > c0 && cols.hi[c1 - 1] - cols.lo[c1 - 1] < 3) c1--;
+  const colW = new Int32Array(W);
   const plane = H * W;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * plane;
     for (let oh = 0, o = pl * outH * outW; oh < outH; oh++, o += outW) {
       const h0 = rows.lo[oh];
       const h1 = rows.hi[oh];
-      const sum = h0 < h1 ? columnWinners(x, base, W, h0, h1, dH, colV, colI) : NaN;
-      if (sum === sum) {
-        windowWinners(colV, colI, cols.lo, cols.hi, dW, h0 * W, out, idx, o);
-        continue;
+      // Windows [lo, hi) are written by the fast paths; the rest by windowMax.
+      let lo = 0;
+      let hi = 0;
+      if (three && h1 - h0 === 3) {
+        const sum = rowOf3x3(x, base, W, h0, cols.lo, c0, c1, out, idx, o);
+        if (sum === sum) (lo = c0), (hi = c1);
+      } else if (h0 < h1) {
+        const sum = columnWinners(x, base, W, h0, h1, dH, colW);
+        if (sum === sum) {
+          windowWinners(x, base, colW, cols.lo, cols.hi, dW, h0 * W, out, idx, o);
+          hi = outW;
+        }
       }
-      for (let ow = 0; ow < outW; ow++) windowMax(x, out, idx, o + ow, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
+      for (let ow = 0; ow < lo; ow++) windowMax(x, out, idx, o + ow, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
+      for (let ow = hi; ow < outW; ow++) windowMax(x, out, idx, o + ow, base, W, h0, h1, dH, cols.lo[ow], cols.hi[ow], dW);
     }
   }
-}
-
-/** `b` if `x[b] > x[a]`, else `a`, without a branch (`a` precedes `b`, so ties keep `a`). */
-function greater(x: TypedArray, a: number, b: number): number {
-  return a ^ ((a ^ b) & -(x[b] > x[a]));
 }
 
 /**
- * For every column `w` of the plane at `base`, the first maximum over rows
- * `h0, h0 + dH, ... < h1` (`h0 < h1`): its value in `colV[w]`, its flat
- * `h*W + w` in `colI[w]`. Three consecutive rows (3x3 pooling) are unrolled.
- * Returns the sum of the values read (NaN when one is NaN).
+ * `b` if `x[b] > x[a]`, or if they are equal and `b < a`; else `a`. Flat
+ * order is row-major order, so folding any set of window positions with it,
+ * in any grouping, gives torch's first maximum (for NaN-free data). The
+ * comparisons become a 0 / -1 mask that selects the index: no branch.
  */
-function columnWinners(x: TypedArray, base: number, W: number, h0: number, h1: number, dH: number, colV: Float64Array, colI: Int32Array): number {
-  const step = dH * W;
+function firstMax(x: TypedArray, a: number, b: number): number {
+  const v = x[b];
+  const m = x[a];
+  return a ^ ((a ^ b) & -(+(v > m) | (+(v === m) & +(b < a))));
+}
+
+/** Flat index of the first maximum of `x[p]`, `x[p + W]`, `x[p + 2W]`. */
+function column3(x: TypedArray, p: number, W: number): number {
+  return firstMax(x, firstMax(x, p, p + W), p + 2 * W);
+}
+
+/**
+ * Windows `c0 .. c1-1` of an output row (at `o`) of 3x3 pooling whose three
+ * input rows start at row `h0` and whose windows start at columns `lo[ow]`:
+ * the first maximum of three column winners. A column shared with the
+ * previous window (stride 2) is taken over. Returns the sum of the inputs read
+ * (NaN when one is NaN).
+ */
+function rowOf3x3(x: TypedArray, base: number, W: number, h0: number, lo: Int32Array, c0: number, c1: number, out: TypedArray, idx: Int32Array | null, o: number): number {
   const first = base + h0 * W;
-  const end = base + h1 * W;
   let sum = 0;
-  if (dH === 1 && h1 - h0 === 3) {
-    for (let w = 0; w < W; w++) {
-      const p = first + w;
-      const a = x[p];
-      const b = x[p + W];
-      const e = x[p + 2 * W];
-      sum += a + b + e;
-      let best = p + (W & -(b > a));
-      best ^= (best ^ (p + 2 * W)) & -(e > x[best]);
-      colV[w] = x[best];
-      colI[w] = best - base;
+  let shared = -1;
+  let sharedWinner = 0;
+  for (let ow = c0; ow < c1; ow++) {
+    const p = first + lo[ow];
+    let a = sharedWinner;
+    if (p !== shared) {
+      a = column3(x, p, W);
+      sum += x[p] + x[p + W] + x[p + 2 * W];
     }
-    return sum;
-  }
-  for (let w = 0; w < W; w++) {
-    let best = first + w;
-    for (let p = best; p < end; p += step) {
-      sum += x[p];
-      best = greater(x, best, p);
-    }
-    colV[w] = x[best];
-    colI[w] = best - base;
+    const b = column3(x, p + 1, W);
+    const e = column3(x, p + 2, W);
+    sum += x[p + 1] + x[p + 1 + W] + x[p + 1 + 2 * W] + x[p + 2] + x[p + 2 + W] + x[p + 2 + 2 * W];
+    shared = p + 2;
+    sharedWinner = e;
+    const best = firstMax(x, firstMax(x, a, b), e);
+    out[o + ow] = x[best];
+    if (idx) idx[o + ow] = best - base;
   }
   return sum;
 }
 
 /**
- * `b` if column winner `b` beats `a` (greater value, or equal at a smaller
- * flat index), else `a`, without a branch. Row-major order is flat-index
- * order, so reducing windows over column winners this way gives torch's
- * first maximum of the whole window.
+ * For every column `w` of the plane at `base`, the flat index into `x` of the
+ * first maximum over rows `h0, h0 + dH, ... < h1` (`h0 < h1`), in `colW[w]`.
+ * Returns the sum of the values read (NaN when one is NaN).
  */
-function beats(colV: Float64Array, colI: Int32Array, a: number, b: number): number {
-  const v = colV[b];
-  const m = colV[a];
-  return a ^ ((a ^ b) & -(+(v > m) | (+(v === m) & +(colI[b] < colI[a]))));
+function columnWinners(x: TypedArray, base: number, W: number, h0: number, h1: number, dH: number, colW: Int32Array): number {
+  const step = dH * W;
+  const end = base + h1 * W;
+  let sum = 0;
+  for (let w = 0, first = base + h0 * W; w < W; w++) {
+    let best = first + w;
+    for (let p = best; p < end; p += step) {
+      sum += x[p];
+      best = firstMax(x, best, p);
+    }
+    colW[w] = best;
+  }
+  return sum;
 }
 
 /**
  * Output row at `o` from the column winners: window `ow` spans columns
- * `lo[ow], lo[ow] + dW, ... < hi[ow]`; three consecutive columns (3x3
- * pooling) are unrolled. A window with no column (all padding) gives `-inf`
- * at `rowStart + lo[ow]`, like torch.
+ * `lo[ow], lo[ow] + dW, ... < hi[ow]`. A window with no column (all padding)
+ * gives `-inf` at `rowStart + lo[ow]`, like torch.
  */
-function windowWinners(colV: Float64Array, colI: Int32Array, lo: Int32Array, hi: Int32Array, dW: number, rowStart: number, out: TypedArray, idx: Int32Array | null, o: number): void {
+function windowWinners(x: TypedArray, base: number, colW: Int32Array, lo: Int32Array, hi: Int32Array, dW: number, rowStart: number, out: TypedArray, idx: Int32Array | null, o: number): void {
   for (let ow = 0; ow < lo.length; ow++) {
     const w0 = lo[ow];
     const w1 = hi[ow];
@@ -304,11 +331,10 @@ function windowWinners(colV: Float64Array, colI: Int32Array, lo: Int32Array, hi:
       if (idx) idx[o + ow] = rowStart + w0;
       continue;
     }
-    let best = w0;
-    if (dW === 1 && w1 - w0 === 3) best = beats(colV, colI, beats(colV, colI, w0, w0 + 1), w0 + 2);
-    else for (let w = w0 + dW; w < w1; w += dW) best = beats(colV, colI, best, w);
-    out[o + ow] = colV[best];
-    if (idx) idx[o + ow] = colI[best];
+    let best = colW[w0];
+    for (let w = w0 + dW; w < w1; w += dW) best = firstMax(x, best, colW[w]);
+    out[o + ow] = x[best];
+    if (idx) idx[o + ow] = best - base;
   }
 }
 
