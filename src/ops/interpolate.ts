@@ -283,19 +283,23 @@ function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, 
   const needed = new Uint8Array(inH);
   for (let k = 0; k < th.index.length; k++) needed[th.index[k]] = 1;
   const buf = new Float64Array(inH * outW);
+  const finite = new Uint8Array(inH);
   const runs = tapRuns(tw, outW);
   const group = th.taps === 2 ? 8 : 4;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * inH * inW;
     for (let ih = 0; ih < inH; ih++) {
-      if (needed[ih]) horizontal(x, base + ih * inW, buf, ih * outW, runs);
+      if (!needed[ih]) continue;
+      const sum = horizontal(x, base + ih * inW, buf, ih * outW, runs);
+      finite[ih] = sum - sum === 0 ? 1 : 0;
     }
     let o = pl * outH * outW;
     for (let oh = 0; oh < outH; ) {
       // Taps are monotonic in oh, so equal taps at both ends of a group mean equal taps throughout.
       const rows = oh + group - 1 < outH && sameTaps(th, outH, oh, oh + group - 1) ? group : 1;
-      if (th.taps === 2) blend2(buf, out, o, outW, th, outH, oh, rows);
-      else blend4(buf, out, o, outW, th, outH, oh, rows);
+      if (th.taps === 4) blend4(buf, out, o, outW, th, outH, oh, rows);
+      else if (rows === 8 && finite[th.index[oh]] && finite[th.index[outH + oh]]) lerp8(buf, out, o, outW, th, outH, oh);
+      else for (let k = 0; k < rows; k++) blend2(buf, out, o + k * outW, outW, th, outH, oh + k);
       oh += rows;
       o += rows * outW;
     }
@@ -337,17 +341,18 @@ function tapRuns(t: AxisTaps, out: number): TapRuns {
   return { taps: T, index, weight, start: Int32Array.from(start), end: Int32Array.from(end) };
 }
 
-/** One input row (at `src`) resampled along W into `buf` at `dst`. */
-function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, runs: TapRuns): void {
+/** One input row (at `src`) resampled along W into `buf` at `dst`; returns the sum of the outputs. */
+function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, runs: TapRuns): number {
   const { index: ix, weight: w, start, end } = runs;
+  let sum = 0;
   if (runs.taps === 2) {
     for (let r = 0; r < start.length; r++) {
       const t0 = start[r] * 2;
       const p0 = x[src + ix[t0]];
       const p1 = x[src + ix[t0 + 1]];
-      for (let ow = start[r], t = t0; ow < end[r]; ow++, t += 2) buf[dst + ow] = p0 * w[t] + p1 * w[t + 1];
+      for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 2) sum += buf[dst + ow] = p0 * w[t] + p1 * w[t + 1];
     }
-    return;
+    return sum;
   }
   for (let r = 0; r < start.length; r++) {
     const t0 = start[r] * 4;
@@ -355,8 +360,9 @@ function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, 
     const p1 = x[src + ix[t0 + 1]];
     const p2 = x[src + ix[t0 + 2]];
     const p3 = x[src + ix[t0 + 3]];
-    for (let ow = start[r], t = t0; ow < end[r]; ow++, t += 4) buf[dst + ow] = p0 * w[t] + p1 * w[t + 1] + p2 * w[t + 2] + p3 * w[t + 3];
+    for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 4) sum += buf[dst + ow] = p0 * w[t] + p1 * w[t + 1] + p2 * w[t + 2] + p3 * w[t + 3];
   }
+  return sum;
 }
 
 function sameTaps(t: AxisTaps, out: number, a: number, b: number): boolean {
@@ -364,32 +370,40 @@ function sameTaps(t: AxisTaps, out: number, a: number, b: number): boolean {
   return true;
 }
 
-/** Output rows `oh .. oh+rows-1` (rows 1 or 8, same source rows) from two buffer rows. */
-function blend2(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
+/** Output row `oh` (at `o`) from its two buffer rows, with torch's weights: `w0*a + w1*b`. */
+function blend2(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number): void {
+  const r0 = th.index[oh] * W;
+  const r1 = th.index[outH + oh] * W;
+  const a = th.weight[oh];
+  const b = th.weight[outH + oh];
+  for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b;
+}
+
+/**
+ * Output rows `oh .. oh+7` (at `o`, same two source rows) as `a + λ(b - a)`:
+ * one multiply per output instead of two, and `b - a` once per column. Only
+ * for finite buffer rows: with inf, torch's `w0*a + w1*b` gives inf or NaN
+ * (0 * inf) where this would not; finite results differ from it by less than
+ * an ulp of the inputs, as `λ` and torch's `w0 = f32(1 - λ)` differ by less.
+ */
+function lerp8(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number): void {
   const r0 = th.index[oh] * W;
   const r1 = th.index[outH + oh] * W;
   const w = th.weight;
   const v = oh + outH;
-  if (rows === 1) {
-    const a = w[oh];
-    const b = w[v];
-    for (let ow = 0; ow < W; ow++) out[o + ow] = buf[r0 + ow] * a + buf[r1 + ow] * b;
-    return;
-  }
-  const a0 = w[oh], a1 = w[oh + 1], a2 = w[oh + 2], a3 = w[oh + 3], a4 = w[oh + 4], a5 = w[oh + 5], a6 = w[oh + 6], a7 = w[oh + 7];
-  const b0 = w[v], b1 = w[v + 1], b2 = w[v + 2], b3 = w[v + 3], b4 = w[v + 4], b5 = w[v + 5], b6 = w[v + 6], b7 = w[v + 7];
+  const l0 = w[v], l1 = w[v + 1], l2 = w[v + 2], l3 = w[v + 3], l4 = w[v + 4], l5 = w[v + 5], l6 = w[v + 6], l7 = w[v + 7];
   for (let ow = 0; ow < W; ow++) {
-    const p = buf[r0 + ow];
-    const q = buf[r1 + ow];
+    const a = buf[r0 + ow];
+    const d = buf[r1 + ow] - a;
     let k = o + ow;
-    out[k] = p * a0 + q * b0;
-    out[(k += W)] = p * a1 + q * b1;
-    out[(k += W)] = p * a2 + q * b2;
-    out[(k += W)] = p * a3 + q * b3;
-    out[(k += W)] = p * a4 + q * b4;
-    out[(k += W)] = p * a5 + q * b5;
-    out[(k += W)] = p * a6 + q * b6;
-    out[k + W] = p * a7 + q * b7;
+    out[k] = a + d * l0;
+    out[(k += W)] = a + d * l1;
+    out[(k += W)] = a + d * l2;
+    out[(k += W)] = a + d * l3;
+    out[(k += W)] = a + d * l4;
+    out[(k += W)] = a + d * l5;
+    out[(k += W)] = a + d * l6;
+    out[k + W] = a + d * l7;
   }
 }
 
