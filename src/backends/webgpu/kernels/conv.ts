@@ -193,6 +193,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let ix0 = i32(ox0 * p.sw) - p.pl;
   let sw = i32(p.sw);
   let W = i32(p.W);
+  // Whether every column this thread reads lies inside the row, so the loads need no checks.
+  let interior = ix0 >= 0 && ix0 + 3 * sw + i32((p.kw - 1u) * p.dw) < W;
   ${hasBias ? 'var acc = vec4f(Bias[p.bShift + co]);' : 'var acc = vec4f(0.0);'}
   for (var ci = 0u; ci < p.cInG; ci++) {
     for (var ky = 0u; ky < p.kh; ky++) {
@@ -203,11 +205,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
       for (var kx = 0u; kx < p.kw; kx++) {
         let wv = Wt[wRow + kx];
         let ix = ix0 + i32(kx * p.dw);
-        var v = vec4f(0.0);
-        if (ix >= 0 && ix < W) { v.x = X[xRow + ix]; }
-        if (ix + sw >= 0 && ix + sw < W) { v.y = X[xRow + ix + sw]; }
-        if (ix + 2 * sw >= 0 && ix + 2 * sw < W) { v.z = X[xRow + ix + 2 * sw]; }
-        if (ix + 3 * sw >= 0 && ix + 3 * sw < W) { v.w = X[xRow + ix + 3 * sw]; }
+        var v: vec4f;
+        if (interior) {
+          v = vec4f(X[xRow + ix], X[xRow + ix + sw], X[xRow + ix + 2 * sw], X[xRow + ix + 3 * sw]);
+        } else {
+          v = vec4f(0.0);
+          if (ix >= 0 && ix < W) { v.x = X[xRow + ix]; }
+          if (ix + sw >= 0 && ix + sw < W) { v.y = X[xRow + ix + sw]; }
+          if (ix + 2 * sw >= 0 && ix + 2 * sw < W) { v.z = X[xRow + ix + 2 * sw]; }
+          if (ix + 3 * sw >= 0 && ix + 3 * sw < W) { v.w = X[xRow + ix + 3 * sw]; }
+        }
         acc = fma(v, vec4f(wv), acc);
       }
     }
