@@ -283,22 +283,23 @@ function separableKernel(x: TypedArray, out: TypedArray, plan: InterpolatePlan, 
   const needed = new Uint8Array(inH);
   for (let k = 0; k < th.index.length; k++) needed[th.index[k]] = 1;
   const buf = new Float64Array(inH * outW);
-  const finite = new Uint8Array(inH);
+  // Rows whose values are finite and below a quarter of the largest double: lerp8 cannot overflow on them.
+  const tame = new Uint8Array(inH);
   const runs = tapRuns(tw, outW);
   const group = th.taps === 2 ? 8 : 4;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * inH * inW;
     for (let ih = 0; ih < inH; ih++) {
       if (!needed[ih]) continue;
-      const sum = horizontal(x, base + ih * inW, buf, ih * outW, runs);
-      finite[ih] = sum - sum === 0 ? 1 : 0;
+      const sumAbs = horizontal(x, base + ih * inW, buf, ih * outW, runs);
+      tame[ih] = 4 * sumAbs < Infinity ? 1 : 0;
     }
     let o = pl * outH * outW;
     for (let oh = 0; oh < outH; ) {
       // Taps are monotonic in oh, so equal taps at both ends of a group mean equal taps throughout.
       const rows = oh + group - 1 < outH && sameTaps(th, outH, oh, oh + group - 1) ? group : 1;
       if (th.taps === 4) blend4(buf, out, o, outW, th, outH, oh, rows);
-      else if (rows === 8 && finite[th.index[oh]] && finite[th.index[outH + oh]]) lerp8(buf, out, o, outW, th, outH, oh);
+      else if (rows === 8 && tame[th.index[oh]] && tame[th.index[outH + oh]]) lerp8(buf, out, o, outW, th, outH, oh);
       else for (let k = 0; k < rows; k++) blend2(buf, out, o + k * outW, outW, th, outH, oh + k);
       oh += rows;
       o += rows * outW;
@@ -341,7 +342,7 @@ function tapRuns(t: AxisTaps, out: number): TapRuns {
   return { taps: T, index, weight, start: Int32Array.from(start), end: Int32Array.from(end) };
 }
 
-/** One input row (at `src`) resampled along W into `buf` at `dst`; returns the sum of the outputs. */
+/** One input row (at `src`) resampled along W into `buf` at `dst`; returns the sum of the outputs' magnitudes (NaN if one is NaN). */
 function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, runs: TapRuns): number {
   const { index: ix, weight: w, start, end } = runs;
   let sum = 0;
@@ -350,7 +351,7 @@ function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, 
       const t0 = start[r] * 2;
       const p0 = x[src + ix[t0]];
       const p1 = x[src + ix[t0 + 1]];
-      for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 2) sum += buf[dst + ow] = p0 * w[t] + p1 * w[t + 1];
+      for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 2) sum += Math.abs((buf[dst + ow] = p0 * w[t] + p1 * w[t + 1]));
     }
     return sum;
   }
@@ -360,7 +361,7 @@ function horizontal(x: TypedArray, src: number, buf: Float64Array, dst: number, 
     const p1 = x[src + ix[t0 + 1]];
     const p2 = x[src + ix[t0 + 2]];
     const p3 = x[src + ix[t0 + 3]];
-    for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 4) sum += buf[dst + ow] = p0 * w[t] + p1 * w[t + 1] + p2 * w[t + 2] + p3 * w[t + 3];
+    for (let ow = start[r], t = t0, e = end[r]; ow < e; ow++, t += 4) sum += Math.abs((buf[dst + ow] = p0 * w[t] + p1 * w[t + 1] + p2 * w[t + 2] + p3 * w[t + 3]));
   }
   return sum;
 }
@@ -382,9 +383,10 @@ function blend2(buf: Float64Array, out: TypedArray, o: number, W: number, th: Ax
 /**
  * Output rows `oh .. oh+7` (at `o`, same two source rows) as `a + λ(b - a)`:
  * one multiply per output instead of two, and `b - a` once per column. Only
- * for finite buffer rows: with inf, torch's `w0*a + w1*b` gives inf or NaN
- * (0 * inf) where this would not; finite results differ from it by less than
- * an ulp of the inputs, as `λ` and torch's `w0 = f32(1 - λ)` differ by less.
+ * for finite buffer rows well inside the double range: with inf, torch's
+ * `w0*a + w1*b` gives inf or NaN (0 * inf) where this would not, and `b - a`
+ * must not overflow. Results differ from torch's by less than an ulp of the
+ * inputs, as `λ` and torch's `w0 = f32(1 - λ)` differ by less.
  */
 function lerp8(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number): void {
   const r0 = th.index[oh] * W;
@@ -407,7 +409,7 @@ function lerp8(buf: Float64Array, out: TypedArray, o: number, W: number, th: Axi
   }
 }
 
-/** As {@link blend2} with four source rows (bicubic). */
+/** Output rows `oh .. oh+rows-1` (rows 1 or 4, same source rows) from four buffer rows (bicubic). */
 function blend4(buf: Float64Array, out: TypedArray, o: number, W: number, th: AxisTaps, outH: number, oh: number, rows: number): void {
   const r0 = th.index[oh] * W;
   const r1 = th.index[outH + oh] * W;
