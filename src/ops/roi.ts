@@ -486,7 +486,7 @@ const LANES = 8;
  * lines per output bin with weights `aW`. Bin `(a, b)` is output `a * osA + b * osB`.
  * Lanes past `nc` repeat the last channel (its value is written again).
  * Index sums are truncated with `| 0` (in range: the caller checks the sizes), which
- * spares V8 an overflow check on every add of the inner loops (about 15-20% of the time).
+ * drops V8's overflow check from each of the roughly 11 instructions a lane-tap costs.
  */
 function alignBlock(
   input: Float32Array | Float64Array,
