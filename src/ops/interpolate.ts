@@ -44,6 +44,12 @@ export interface InterpolatePlan {
   inW: number;
   outH: number;
   outW: number;
+  /**
+   * Whether torch 1.13 runs its channels-last nearest kernel: a contiguous NCHW
+   * input is also channels-last contiguous when C == 1, and that kernel copies
+   * when `out == in` and halves when `out == 2*in`, whatever the scale factor.
+   */
+  nearestSizeShortcuts: boolean;
   /** The `scale_factor` torch hands its kernel per axis (null: it uses `in/out`). */
   scaleH: number | null;
   scaleW: number | null;
@@ -128,6 +134,7 @@ export function resolveInterpolate(xShape: readonly number[], opts: InterpolateO
     inW: spatial[dims - 1],
     outH: two ? outSize[0] : 1,
     outW: outSize[dims - 1],
+    nearestSizeShortcuts: two && mode === 'nearest' && c === 1,
     scaleH: two ? scales[0] : null,
     scaleW: scales[dims - 1],
     outShape: [n, c, ...outSize],
@@ -150,9 +157,9 @@ const identity = (v: number): number => v;
  *   `1/scale` when a scale factor was given, else `in/out`.
  * - nearest: `min(floor(f32(dst * f32 step)), in-1)` in float32 even for
  *   float64 inputs (so 6 → 74 maps dst 37 to 2); nearest-exact uses
- *   `dst + 0.5`. For 2-D inputs (`spatialDims` 2) torch's 2-D nearest kernel
- *   copies when `in == out` and halves when `out == 2*in`, whatever the scale
- *   factor; its 1-D kernel does not.
+ *   `dst + 0.5`. With `nearestSizeShortcuts` (torch's channels-last 2-D
+ *   kernel, see {@link InterpolatePlan}) it copies when `in == out` and halves
+ *   when `out == 2*in`, whatever the scale factor; its other kernels do not.
  * - linear: `in == out` copies; `src = step*(dst+0.5) - 0.5` clamped at 0
  *   (or `step*dst`), two taps with weights `1-λ, λ`.
  * - cubic: `src` unclamped, four taps `floor(src)-1 .. +2` clamped to
@@ -170,14 +177,14 @@ export function interpolationTaps(
   scale: number | null,
   alignCorners: boolean,
   dtype: DType,
-  spatialDims: 1 | 2 = 2,
+  nearestSizeShortcuts = false,
 ): AxisTaps {
   const r = dtype === 'float32' ? Math.fround : identity;
   if (mode === 'nearest' || mode === 'nearest-exact') {
     const index = new Int32Array(outSize);
     const step = Math.fround(scale !== null && scale > 0 ? 1 / scale : inSize / outSize);
     const half = mode === 'nearest-exact' ? 0.5 : 0;
-    const special = mode === 'nearest' && spatialDims === 2;
+    const special = mode === 'nearest' && nearestSizeShortcuts;
     for (let o = 0; o < outSize; o++) {
       if (special && outSize === inSize) index[o] = o;
       else if (special && outSize === 2 * inSize) index[o] = o >> 1;
@@ -459,8 +466,8 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     return adaptiveAvgPool2d(x4, [plan.outH, plan.outW]).reshape(plan.outShape);
   }
   const data = x.contiguous().data;
-  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, x.dtype, plan.spatialDims);
-  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype, plan.spatialDims);
+  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, x.dtype, plan.nearestSizeShortcuts);
+  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, x.dtype, plan.nearestSizeShortcuts);
   const out = allocate(x.dtype, plan.n * plan.c * plan.outH * plan.outW);
   if (th.taps === 1) nearestKernel(data, out, plan, th, tw);
   else separableKernel(data, out, plan, th, tw);

@@ -93,8 +93,8 @@ export async function interpolateGPU(b: WebGPUBackend, x: GPUInput, opts: Interp
   const op = 'interpolate';
   const plan = resolveInterpolate(x.shape, opts);
   if (plan.mode === 'area') return b.cpuFallback('interpolate(area)', (t: Tensor) => interpolate(t, opts), x);
-  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, 'float32', plan.spatialDims);
-  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, 'float32', plan.spatialDims);
+  const th = interpolationTaps(plan.mode, plan.inH, plan.outH, plan.scaleH, plan.alignCorners, 'float32', plan.nearestSizeShortcuts);
+  const tw = interpolationTaps(plan.mode, plan.inW, plan.outW, plan.scaleW, plan.alignCorners, 'float32', plan.nearestSizeShortcuts);
   const temps: GPUTensor[] = [];
   try {
     const X = b.input(op, 'input', x, temps);
