@@ -351,7 +351,8 @@ class AxisWeights {
  * (which accumulates in float32) to about 1e-6 relative to the sum of |input|
  * over a bin's samples (tests use rtol 1e-5, atol 2e-6 for unit-scale inputs).
  * A roi whose adaptive grid is negative in one axis and positive in the other
- * (aligned, inverted box) raises ValueError, as torchvision does.
+ * (aligned, inverted box) raises ValueError, as torchvision does; so does an
+ * input or output of 2^31 elements or more (the kernel indexes in int32).
  */
 export function roiAlign(x: Tensor, boxes: RoiBoxes, opts: RoiAlignOptions): Tensor {
   expectTensor('roi_align', 'input', x);
