@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { runCases, type BenchCase } from './harness';
 
 const modules: Record<string, () => Promise<{ cases: BenchCase[] }>> = {
@@ -27,7 +27,10 @@ for (const [family, load] of Object.entries(modules)) {
 
 console.log(`visionops benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
 const results = await runCases(selected);
-const out = fileURLToPath(new URL(filters.length ? `./results.${filters.join('-')}.json` : './results.json', import.meta.url));
+// Run from the package root by `npm run bench`, which bundles this file first: under a
+// TypeScript loader (tsx) V8 guards every typed-array access against detached buffers,
+// which costs our kernels 10-15%.
+const out = path.resolve('bench', filters.length ? `results.${filters.join('-')}.json` : 'results.json');
 writeFileSync(
   out,
   JSON.stringify({ date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, results }, null, 1),

@@ -4,7 +4,7 @@
  * as the peer in the same run and on the same device (NHWC, its native
  * layout, for tfjs; NCHW for visionops). Node + Dawn (`webgpu` package).
  *
- *   VK_ICD_FILENAMES=... node --import tsx bench/webgpu/run.ts [filter] [--runs N] [--json out.json] [--check]
+ *   VK_ICD_FILENAMES=... npm run bench:webgpu -- [filter] [--runs N] [--json out.json] [--check]
  *
  * `--check` also compares each visionops result with the CPU op (max error
  * over max |expected|, which must stay below 1e-4), for new drivers and cards.
