@@ -23,8 +23,8 @@ export interface Conv2dOptions extends Conv2dParams {
   bias?: Tensor | null;
 }
 
-/** Normalised convolution geometry (all counts for the 4-D, batched view). */
-export interface Conv2dPlan {
+/** Geometry shared by {@link Conv2dPlan} and {@link ConvTranspose2dPlan} (all counts for the 4-D, batched view). */
+export interface ConvGeometry {
   /** Whether the input was 4-D; a 3-D input is treated as a batch of one. */
   batched: boolean;
   n: number;
@@ -35,7 +35,7 @@ export interface Conv2dPlan {
   kh: number;
   kw: number;
   groups: number;
-  /** Input channels per group (`weight.shape[1]`). */
+  /** Input channels per group. */
   cInG: number;
   /** Output channels per group. */
   cOutG: number;
@@ -43,17 +43,21 @@ export interface Conv2dPlan {
   strideW: number;
   dilationH: number;
   dilationW: number;
+  outH: number;
+  outW: number;
+  /** The result's shape in the caller's rank (3-D for a 3-D input). */
+  outShape: number[];
+}
+
+/** Normalised convolution geometry; `cInG` is `weight.shape[1]`. */
+export interface Conv2dPlan extends ConvGeometry {
   /** Padding per side; only `'same'` with an even dilated kernel makes bottom/right differ from top/left. */
   padTop: number;
   padBottom: number;
   padLeft: number;
   padRight: number;
-  outH: number;
-  outW: number;
   /** Channels of the result: `cOut`, or 0 when the weight is empty (`cInG == 0`), as torch 1.13 returns. */
   outC: number;
-  /** The result's shape in the caller's rank (3-D for a 3-D input). */
-  outShape: number[];
 }
 
 /** Hyper-parameters of {@link convTranspose2d}, shared through {@link resolveConvTranspose2d}. */
@@ -76,30 +80,13 @@ export interface ConvTranspose2dOptions extends ConvTranspose2dParams {
   bias?: Tensor | null;
 }
 
-export interface ConvTranspose2dPlan {
-  batched: boolean;
-  n: number;
-  cIn: number;
-  h: number;
-  w: number;
-  cOut: number;
-  kh: number;
-  kw: number;
-  groups: number;
-  cInG: number;
-  cOutG: number;
-  strideH: number;
-  strideW: number;
+/** Normalised transposed-convolution geometry; `cOutG` is `weight.shape[1]`. */
+export interface ConvTranspose2dPlan extends ConvGeometry {
   padH: number;
   padW: number;
-  dilationH: number;
-  dilationW: number;
   /** Effective output padding (derived from `outputSize` when given). */
   outputPaddingH: number;
   outputPaddingW: number;
-  outH: number;
-  outW: number;
-  outShape: number[];
 }
 
 /** torch's `_pair` for convolution arguments: an int or a list of 1 or 2 ints, each `>= min`. */
@@ -114,6 +101,17 @@ export function convPair(op: string, name: string, v: unknown, min: number): [nu
 function expectRank(op: string, name: string, shape: readonly number[], allowed: number[], what: string): void {
   if (!allowed.includes(shape.length)) {
     throw new ShapeError(`${op}(): Expected ${what} for argument '${name}', but got ${shape.length}-D input of size: ${fmtShape(shape)}`);
+  }
+}
+
+/** A non-empty kernel, and `weight.shape[0]` (C_out, or C_in when transposed) divisible by `groups`. */
+function checkWeight(op: string, wShape: readonly number[], groups: number): void {
+  const [w0, , kh, kw] = wShape;
+  if (kh < 1 || kw < 1) {
+    throw new ShapeError(`${op}(): kernel size should be greater than zero, but got weight of size ${fmtShape(wShape)}`);
+  }
+  if (w0 < groups || w0 % groups !== 0) {
+    throw new ShapeError(`${op}(): Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmtShape(wShape)}`);
   }
 }
 
@@ -158,12 +156,7 @@ export function resolveConv2d(
     const [ph, pw] = convPair(op, 'padding', padding, 0);
     pads = [ph, ph, pw, pw];
   }
-  if (kh < 1 || kw < 1) {
-    throw new ShapeError(`${op}(): kernel size should be greater than zero, but got weight of size ${fmtShape(wShape)}`);
-  }
-  if (cOut < groups || cOut % groups !== 0) {
-    throw new ShapeError(`${op}(): Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmtShape(wShape)}`);
-  }
+  checkWeight(op, wShape, groups);
   if (cIn !== cInG * groups) {
     throw new ShapeError(`${op}(): Given groups=${groups}, weight of size ${fmtShape(wShape)}, expected input${fmtShape(xShape)} to have ${cInG * groups} channels, but got ${cIn} channels instead`);
   }
@@ -214,12 +207,7 @@ export function resolveConvTranspose2d(
   let [outputPaddingH, outputPaddingW] = convPair(op, 'outputPadding', params.outputPadding ?? 0, 0);
   const groups = expectInt(op, 'groups', params.groups ?? 1, { min: 1 });
   const [wIn, cOutG, kh, kw] = wShape;
-  if (kh < 1 || kw < 1) {
-    throw new ShapeError(`${op}(): kernel size should be greater than zero, but got weight of size ${fmtShape(wShape)}`);
-  }
-  if (wIn < groups || wIn % groups !== 0) {
-    throw new ShapeError(`${op}(): Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmtShape(wShape)}`);
-  }
+  checkWeight(op, wShape, groups);
   if (cIn !== wIn) {
     throw new ShapeError(`${op}(): Given transposed=1, weight of size ${fmtShape(wShape)}, expected input${fmtShape(xShape)} to have ${wIn} channels, but got ${cIn} channels instead`);
   }
