@@ -8,6 +8,7 @@ import {
   resolveConvTranspose2d,
   type Conv2dParams,
   type Conv2dPlan,
+  type ConvGeometry,
   type ConvTranspose2dParams,
 } from '../../../ops/conv';
 import type { GPUInput, WebGPUBackend, Dispatch } from '../backend';
@@ -276,26 +277,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 `;
 }
 
-interface Geometry {
-  n: number;
-  cIn: number;
-  h: number;
-  w: number;
-  cOut: number;
-  cInG: number;
-  cOutG: number;
-  groups: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
+/** Either plan with its leading padding under one name (`cOut` is conv2d's `outC`: 0 for an empty weight). */
+interface Geometry extends ConvGeometry {
   padTop: number;
   padLeft: number;
-  outH: number;
-  outW: number;
-  outShape: number[];
 }
 
 type Kernel = 'gemm' | 'direct' | 'transposed' | 'gemm-transposed';
