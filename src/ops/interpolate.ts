@@ -10,7 +10,7 @@ import { allocate, type DType, type TypedArray } from '../tensor/dtype';
 import { fmtShape, ShapeError, ValueError } from '../tensor/errors';
 import { describe, expectFloat, expectTensor } from '../tensor/check';
 import { Tensor } from '../tensor/tensor';
-import { adaptiveAvgPool2d } from './pool';
+import { adaptiveAvgPool2d, type PlaneGeometry } from './pool';
 
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'area';
 
@@ -33,17 +33,11 @@ export interface InterpolateOptions {
 }
 
 /** Normalised interpolation call over a 4-D view `[N, C, inH, inW]` (a 3-D input has `inH = outH = 1`). */
-export interface InterpolatePlan {
+export interface InterpolatePlan extends PlaneGeometry {
   mode: InterpolateMode;
   alignCorners: boolean;
   /** 2 for `[N, C, H, W]` inputs, 1 for `[N, C, L]` (interpolated along L only). */
   spatialDims: 1 | 2;
-  n: number;
-  c: number;
-  inH: number;
-  inW: number;
-  outH: number;
-  outW: number;
   /**
    * Whether torch 1.13 runs its channels-last nearest kernel: a contiguous NCHW
    * input is also channels-last contiguous when C == 1, and that kernel copies
@@ -53,8 +47,6 @@ export interface InterpolatePlan {
   /** The `scale_factor` torch hands its kernel per axis (null: it uses `in/out`). */
   scaleH: number | null;
   scaleW: number | null;
-  /** Output shape in the caller's rank. */
-  outShape: number[];
 }
 
 function perAxis(op: string, name: string, v: number | readonly number[], dims: number, spatial: readonly number[]): number[] {

@@ -13,13 +13,24 @@ import { Tensor } from '../tensor/tensor';
 export type Size2 = number | readonly [number, number] | readonly number[];
 
 /** Normalised geometry of a sliding-window pooling over a 4-D view of the input. */
-export interface Pool2dPlan {
-  /** Whether the caller's tensor had a batch dimension (4-D). */
-  batched: boolean;
+/**
+ * `n * c` input planes `[inH, inW]` mapped to as many output planes `[outH, outW]`:
+ * the geometry the pooling and interpolation plans share (and the WebGPU kernels chunk by).
+ */
+export interface PlaneGeometry {
   n: number;
   c: number;
   inH: number;
   inW: number;
+  outH: number;
+  outW: number;
+  /** Output shape in the caller's rank. */
+  outShape: number[];
+}
+
+export interface Pool2dPlan extends PlaneGeometry {
+  /** Whether the caller's tensor had a batch dimension (4-D). */
+  batched: boolean;
   kH: number;
   kW: number;
   sH: number;
@@ -30,10 +41,6 @@ export interface Pool2dPlan {
   dH: number;
   dW: number;
   ceilMode: boolean;
-  outH: number;
-  outW: number;
-  /** Output shape in the caller's rank. */
-  outShape: number[];
 }
 
 export interface MaxPool2dOptions {
@@ -412,15 +419,8 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
 /** Output size argument of the adaptive pools: an integer, or `[h, w]` where `null` keeps that input size. */
 export type AdaptiveSize = number | readonly [number | null, number | null] | readonly (number | null)[];
 
-export interface AdaptivePool2dPlan {
+export interface AdaptivePool2dPlan extends PlaneGeometry {
   batched: boolean;
-  n: number;
-  c: number;
-  inH: number;
-  inW: number;
-  outH: number;
-  outW: number;
-  outShape: number[];
 }
 
 /**
@@ -557,15 +557,8 @@ export interface MaxUnpool2dOptions {
   outputSize?: readonly number[] | null;
 }
 
-export interface MaxUnpool2dPlan {
+export interface MaxUnpool2dPlan extends PlaneGeometry {
   batched: boolean;
-  n: number;
-  c: number;
-  inH: number;
-  inW: number;
-  outH: number;
-  outW: number;
-  outShape: number[];
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type AvgPool2dOptions,
   type MaxPool2dOptions,
   type MaxUnpool2dOptions,
+  type PlaneGeometry,
 } from '../../../ops/pool';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
 import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
@@ -95,15 +96,6 @@ ${HEAD}
   Y[p.yShift + e] = acc / f32(divisor);
 }
 `;
-
-interface PlaneGeometry {
-  n: number;
-  c: number;
-  inH: number;
-  inW: number;
-  outH: number;
-  outW: number;
-}
 
 /** Dispatches `code` over chunks of whole planes so that every binding fits. */
 function planeDispatches(
