@@ -46,6 +46,17 @@ export function params<K extends string>(fields: Record<K, ParamType>): ParamSpe
  */
 export const FLAT_WORKGROUP = 'let wid = wg.x + wg.y * nwg.x;';
 
+/**
+ * Entry point of a kernel with one thread per item: 256-thread workgroups on
+ * the folded grid, `e` the item index, threads past `p.total` (a field of the
+ * kernel's uniform `p`) return. The kernel's body follows, then its closing `}`.
+ */
+export const FLAT_MAIN = `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${FLAT_WORKGROUP}
+  let e = wid * 256u + li;
+  if (e >= p.total) { return; }`;
+
 /** Splits `count` workgroups into an x-by-y grid with both sides within `maxPerDim`. */
 export function foldWorkgroups(count: number, maxPerDim: number): [number, number] {
   if (count <= maxPerDim) return [count, 1];

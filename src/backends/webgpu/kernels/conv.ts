@@ -12,7 +12,7 @@ import {
   type ConvTranspose2dParams,
 } from '../../../ops/conv';
 import type { GPUInput, WebGPUBackend, Dispatch } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 export interface GPUConv2dOptions extends Conv2dParams {
@@ -174,11 +174,7 @@ ${[0, 1, 2, 3].map((r) => `    {
  */
 function directShader(hasBias: boolean): string {
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let quads = (p.outW + 3u) / 4u;
   let ox0 = (e % quads) * 4u;
   let t = e / quads;
@@ -236,11 +232,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
  */
 function transposedShader(hasBias: boolean): string {
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let M = p.outH * p.outW;
   let m = e % M;
   let t = e / M;

@@ -8,7 +8,7 @@ import { nmsFromMask, nmsSortOrder, resolveNms } from '../../../ops/nms';
 import { resolveRoiAlign, resolveRoiPool, roiAlignGeometry, roiPoolWindows, type RoiAlignOptions, type RoiBoxes, type RoiPoolOptions } from '../../../ops/roi';
 import { Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import { GPUTensor } from '../tensor';
 
 /** Boxes for the RoI ops: as the CPU op takes them, or a `[K, 5]` GPU tensor (read back: the geometry is built on the CPU). */
@@ -20,11 +20,7 @@ async function cpuBoxes(boxes: GPURoiBoxes): Promise<RoiBoxes> {
 
 const roiParams = params({ C: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', total: 'u32', xShift: 'u32', yShift: 'u32' });
 
-const HEAD = `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+const HEAD = `${FLAT_MAIN}
   let bins = p.PH * p.PW;
   let bin = e % bins;
   let ph = bin / p.PW;
@@ -42,12 +38,8 @@ const alignShader = `${roiParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Geo: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
+${FLAT_MAIN}
   // One thread per (roi, bin, 4 channels): the sample geometry is computed once for four channels.
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
   let bins = p.PH * p.PW;
   let quads = (p.C + 3u) / 4u;
   let bin = e % bins;
@@ -208,11 +200,7 @@ const nmsParams = params({ n: 'u32', blocks: 'u32', row0: 'u32', total: 'u32', t
 const nmsShader = `${nmsParams.wgsl}
 @group(0) @binding(1) var<storage, read> B: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> Mask: array<u32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let i = p.row0 + e / p.blocks;
   let blk = e % p.blocks;
   let a = B[i];

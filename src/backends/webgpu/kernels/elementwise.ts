@@ -6,7 +6,7 @@ import { resolvePad, type PadOptions } from '../../../ops/pad';
 import { resolveSoftmax, type SoftmaxOptions } from '../../../ops/softmax';
 import { shapeSize, Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const padParams = params({ ndim: 'u32', total: 'u32', fill: 'u32', xShift: 'u32', yShift: 'u32', outer0: 'u32' });
@@ -34,11 +34,7 @@ fn source(j: i32, size: i32, before: i32, after: i32) -> i32 {
   let t = j - before;
   ${rule[mode]}
 }
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   var rest = e;
   var src = 0;
   var stride = 1;
@@ -120,11 +116,7 @@ function softmaxShader(log: boolean): string {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let base = (e / p.inner) * p.size * p.inner + e % p.inner;
   var m = p.negInf;
   for (var i = 0u; i < p.size; i++) {

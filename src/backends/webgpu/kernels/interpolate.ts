@@ -7,7 +7,7 @@
 import { interpolate, interpolationTaps, resolveInterpolate, type InterpolateOptions } from '../../../ops/interpolate';
 import { Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const interpParams = params({ inH: 'u32', inW: 'u32', outH: 'u32', outW: 'u32', xShift: 'u32', yShift: 'u32', total: 'u32' });
@@ -65,11 +65,7 @@ function shader(th: number, tw: number): string {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Taps: array<vec4<i32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let outPlane = p.outH * p.outW;
   let pl = e / outPlane;
   let oh = (e % outPlane) / p.outW;

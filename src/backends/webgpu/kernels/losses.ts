@@ -9,7 +9,7 @@ import {
   type Reduction,
 } from '../../../ops/losses';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const lossParams = params({ total: 'u32', alpha: 'f32', gamma: 'f32', xShift: 'u32', tShift: 'u32', yShift: 'u32' });
@@ -30,11 +30,7 @@ fn sigmoid(x: f32) -> f32 {
   let e = exp(x);
   return e / (1.0 + e);
 }
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let x = X[p.xShift + e];
   let t = T[p.tShift + e];
   var v = (1.0 - t) * x + max(-x, 0.0) + log(1.0 + exp(-abs(x)));

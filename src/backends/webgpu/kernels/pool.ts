@@ -13,7 +13,7 @@ import {
   type PlaneGeometry,
 } from '../../../ops/pool';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_WORKGROUP, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const poolParams = params({
@@ -26,11 +26,7 @@ const poolParams = params({
 type PoolValues = Parameters<typeof poolParams.pack>[0];
 type PoolGeometry = Omit<PoolValues, 'xShift' | 'yShift' | 'iShift' | 'total' | 'negInf'>;
 
-const HEAD = `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+const HEAD = `${FLAT_MAIN}
   let outPlane = p.outH * p.outW;
   let pl = e / outPlane;
   let oh = (e % outPlane) / p.outW;
@@ -176,11 +172,7 @@ const unpoolScatter = `${unpoolParams.wgsl}
 @group(0) @binding(1) var<storage, read> I: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Win: array<atomic<i32>>;
 @group(0) @binding(3) var<storage, read_write> Err: array<atomic<i32>>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let t = I[p.iShift + e];
   if (t < 0 || t >= i32(p.outPlane)) { atomicMax(&Err[0], 1); return; }
   let pl = e / p.inPlane;
@@ -193,11 +185,7 @@ const unpoolGather = `${unpoolParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Win: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${FLAT_WORKGROUP}
-  let e = wid * 256u + li;
-  if (e >= p.total) { return; }
+${FLAT_MAIN}
   let w = Win[p.wShift + e];
   let pl = e / p.outPlane;
   Y[p.yShift + e] = select(0.0, X[p.xShift + pl * p.inPlane + u32(max(w, 0))], w >= 0);
