@@ -391,13 +391,18 @@ export interface BatchedNmsPlan extends NmsPlan {
 /** Checks `batchedNms` arguments: those of {@link resolveNms} plus int32 `idxs [N]`. */
 export function resolveBatchedNms(boxes: unknown, scores: unknown, idxs: unknown, iouThreshold: unknown): BatchedNmsPlan {
   const plan = resolveNms(boxes, scores, iouThreshold, 'batchedNms');
-  expectTensor('batchedNms', 'idxs', idxs);
-  expectNdim('batchedNms', 'idxs', idxs, [1]);
-  expectDType('batchedNms', 'idxs', idxs, ['int32']);
-  if (idxs.shape[0] !== plan.numBoxes) {
-    throw new ShapeError(`batchedNms(): 'idxs' must have one category per box (${plan.numBoxes}), got ${idxs.shape[0]}`);
+  return { ...plan, idxs: checkIdxs('batchedNms', idxs, plan.numBoxes), coordinateTrick: plan.numBoxes * 4 <= 4000 };
+}
+
+/** Int32 categories `idxs [numBoxes]`, returned contiguous. */
+function checkIdxs(op: string, idxs: unknown, numBoxes: number): Tensor {
+  expectTensor(op, 'idxs', idxs);
+  expectNdim(op, 'idxs', idxs, [1]);
+  expectDType(op, 'idxs', idxs, ['int32']);
+  if (idxs.shape[0] !== numBoxes) {
+    throw new ShapeError(`${op}(): 'idxs' must have one category per box (${numBoxes}), got ${idxs.shape[0]}`);
   }
-  return { ...plan, idxs: idxs.contiguous(), coordinateTrick: plan.numBoxes * 4 <= 4000 };
+  return idxs.contiguous();
 }
 
 /**
@@ -1148,15 +1153,10 @@ export function softNms(boxes: Tensor, scores: Tensor, options: SoftNmsOptions =
  */
 export function batchedSoftNms(boxes: Tensor, scores: Tensor, idxs: Tensor, options: SoftNmsOptions = {}): SoftNmsResult {
   const plan = resolveSoftNms(boxes, scores, options, 'batchedSoftNms');
-  expectTensor('batchedSoftNms', 'idxs', idxs);
-  expectNdim('batchedSoftNms', 'idxs', idxs, [1]);
-  expectDType('batchedSoftNms', 'idxs', idxs, ['int32']);
-  if (idxs.shape[0] !== plan.numBoxes) {
-    throw new ShapeError(`batchedSoftNms(): 'idxs' must have one category per box (${plan.numBoxes}), got ${idxs.shape[0]}`);
-  }
+  const cls = checkIdxs('batchedSoftNms', idxs, plan.numBoxes).data as Int32Array;
   const allKeep: number[] = [];
   const allScores: number[] = [];
-  for (const m of groupByCategory(idxs.contiguous().data as Int32Array)) {
+  for (const m of groupByCategory(cls)) {
     const x = new Float64Array(4 * m.length);
     const s = new Float64Array(m.length);
     for (let t = 0; t < m.length; t++) {
