@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  add, arange, argmax, broadcastShapes, clamp, div, DTypeError, eq, Generator, IndexError, max, mean, min, mul,
+  add, arange, batched4d, expectSameDType, expectShape, logicalNot, zerosLike, argmax, broadcastShapes, clamp, div, DTypeError, eq, Generator, IndexError, max, mean, min, mul,
   ones, rand, randn, ShapeError, sigmoid, sub, sum, tensor, Tensor, where, zeros,
 } from '../src';
 
@@ -110,3 +110,25 @@ describe('elementwise and reductions', () => {
     expect(new Tensor(new Float32Array(4), [2, 2], 'float32').numel).toBe(4);
   });
 });
+
+describe('argument checks and small helpers', () => {
+  it('batched4d accepts 3-D and 4-D and restores the rank', () => {
+    const x3 = zeros([2, 3, 4]);
+    const { x4, unbatch } = batched4d('op', 'input', x3);
+    expect(x4.shape).toEqual([1, 2, 3, 4]);
+    expect(unbatch(x4).shape).toEqual([2, 3, 4]);
+    expect(() => batched4d('op', 'input', zeros([3, 4]))).toThrow(/op\(\): Expected 3D \(unbatched\) or 4D \(batched\) tensor for argument 'input'/);
+  });
+
+  it('expectShape and expectSameDType name the argument', () => {
+    expect(() => expectShape('op', 'boxes', zeros([3, 5]), [3, 4])).toThrow("op(): argument 'boxes' must have shape [3, 4], got [3, 5]");
+    expect(() => expectSameDType('op', ['input', 'weight'], zeros([1]), arange(1))).toThrow(DTypeError);
+  });
+
+  it('zerosLike keeps shape and dtype; logicalNot gives bool', () => {
+    const z = zerosLike(arange(6).reshape(2, 3));
+    expect([z.shape, z.dtype]).toEqual([[2, 3], 'int32']);
+    expect(logicalNot(tensor([0, 2, -1])).toArray()).toEqual([true, false, false]);
+  });
+});
+
