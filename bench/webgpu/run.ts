@@ -16,6 +16,7 @@
  * only rank implementations; real-GPU runs: scripts/gpu/ and bench/GPU.md.
  */
 import { writeFileSync } from 'node:fs';
+import { CONV_SPECS, convFlops, convOutShape, type ConvSpec } from '../conv-specs';
 import type * as TF from '@tensorflow/tfjs-core';
 import {
   conv2d,
@@ -156,40 +157,6 @@ function peer(name: string, run: (tf: typeof TF) => Promise<() => TF.Tensor | TF
   };
 }
 
-interface ConvSpec {
-  name: string;
-  x: number[];
-  w: number[];
-  stride: number;
-  pad: number;
-  dilation: number;
-  groups: number;
-  transposed?: boolean;
-}
-
-const CONVS: ConvSpec[] = [
-  { name: 'conv2d 3x3 64->64 p1, 1x64x128x128', x: [1, 64, 128, 128], w: [64, 64, 3, 3], stride: 1, pad: 1, dilation: 1, groups: 1 },
-  { name: 'conv2d 7x7 s2 p3 3->64, 8x3x224x224', x: [8, 3, 224, 224], w: [64, 3, 7, 7], stride: 2, pad: 3, dilation: 1, groups: 1 },
-  { name: 'depthwise 3x3 p1, 1x256x64x64', x: [1, 256, 64, 64], w: [256, 1, 3, 3], stride: 1, pad: 1, dilation: 1, groups: 256 },
-  { name: 'conv2d 3x3 dilation 4 p4 64->64, 1x64x128x128', x: [1, 64, 128, 128], w: [64, 64, 3, 3], stride: 1, pad: 4, dilation: 4, groups: 1 },
-  { name: 'convTranspose2d 4x4 s2 p1 64->32, 1x64x64x64', x: [1, 64, 64, 64], w: [64, 32, 4, 4], stride: 2, pad: 1, dilation: 1, groups: 1, transposed: true },
-];
-
-function convOut(s: ConvSpec): number[] {
-  const [n, , h, w] = s.x;
-  const [, , kh, kw] = s.w;
-  if (s.transposed) return [n, s.w[1] * s.groups, (h - 1) * s.stride - 2 * s.pad + kh, (w - 1) * s.stride - 2 * s.pad + kw];
-  const ext = (k: number) => s.dilation * (k - 1) + 1;
-  return [n, s.w[0], Math.floor((h + 2 * s.pad - ext(kh)) / s.stride) + 1, Math.floor((w + 2 * s.pad - ext(kw)) / s.stride) + 1];
-}
-
-function convFlops(s: ConvSpec): number {
-  const [, cInG, kh, kw] = s.w;
-  if (s.transposed) return 2 * s.x.reduce((a, b) => a * b, 1) * s.w[1] * kh * kw;
-  const [n, cOut, oh, ow] = convOut(s);
-  return 2 * n * cOut * oh * ow * cInG * kh * kw;
-}
-
 function convRow(s: ConvSpec, seed: number): Row {
   let data: { x: Tensor; w: Tensor } | null = null;
   const get = () => {
@@ -213,7 +180,7 @@ function convRow(s: ConvSpec, seed: number): Row {
         const x = nhwc(tf, get().x);
         // conv2d filter [kh, kw, in, out]; depthwise [kh, kw, in, multiplier]; transposed [kh, kw, out, in]
         const w = nhwc(tf, get().w, s.transposed ? [2, 3, 1, 0] : s.groups > 1 ? [2, 3, 0, 1] : [2, 3, 1, 0]);
-        const [n, c, oh, ow] = convOut(s);
+        const [n, c, oh, ow] = convOutShape(s);
         if (s.transposed) return () => tf.conv2dTranspose(x, w, [n, oh, ow, c], s.stride, s.pad);
         if (s.groups > 1) return () => tf.depthwiseConv2d(x, w, s.stride, pads, 'NHWC', s.dilation);
         return () => tf.conv2d(x, w, s.stride, pads, 'NHWC', s.dilation);
@@ -305,7 +272,7 @@ function roiRow(): Row {
   };
 }
 
-const ROWS: Row[] = [...CONVS.map((s, i) => convRow(s, i + 1)), poolRow(), resizeRow('bilinear'), resizeRow('bicubic'), roiRow()];
+const ROWS: Row[] = [...CONV_SPECS.map((s, i) => convRow(s, i + 1)), poolRow(), resizeRow('bilinear'), resizeRow('bicubic'), roiRow()];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
