@@ -14,7 +14,10 @@ import { expectConvClose } from './conv-tolerance';
 import { describeGPU, testBackend } from './helpers/webgpu';
 
 let gpu: WebGPUBackend;
-/** Bindings of at most 2 KiB and 3 workgroups per dimension: forces batch splits, tile loops and folded launches. */
+/**
+ * Bindings of at most 2 KiB and 3 workgroups per dimension: forces batch splits, in-image splits of conv2d
+ * (output-row bands, output-channel blocks), tile loops and folded launches.
+ */
 let tiny: WebGPUBackend;
 
 beforeAll(async () => {
@@ -42,10 +45,20 @@ function convCase(kind: 'gemm' | 'direct') {
   });
 }
 
+/** Bytes one binding of the tiny backend may take: its cap less the offset alignment a slice may shift by. */
+const TINY_BYTES = 2048 - 256;
+
 function pick(b: number, bytes: number[]): WebGPUBackend {
-  // (bytes lists one image's input and output and the whole weight)
-  // The tiny backend only when one image fits its bindings, so it splits rather than refuses.
-  return b % 2 === 0 && Math.max(...bytes) <= 2048 - 256 ? tiny : gpu;
+  // (bytes lists what must fit one binding: for conv2d one output row's input rows and output row and one
+  // output channel's weights, for convTranspose2d one image's input and output and the whole weight)
+  // The tiny backend only when those fit its bindings, so it splits rather than refuses.
+  return b % 2 === 0 && Math.max(...bytes) <= TINY_BYTES ? tiny : gpu;
+}
+
+/** What conv2d needs in one binding at least: the input rows one output row reads, the row, one channel's weights. */
+function conv2dMinBytes(plan: ReturnType<typeof resolveConv2d>): number[] {
+  const reach = Math.min(plan.h, plan.dilationH * (plan.kh - 1) + 1);
+  return [plan.cInG * reach * plan.w * 4, plan.outW * 4, plan.cInG * plan.kh * plan.kw * 4];
 }
 
 async function checkConv2d(c: ReturnType<typeof convCase> extends fc.Arbitrary<infer T> ? T : never): Promise<void> {
@@ -63,7 +76,7 @@ async function checkConv2d(c: ReturnType<typeof convCase> extends fc.Arbitrary<i
   const bias = c.bias ? randn([c.cOutG * c.groups]) : undefined;
   const opts = { stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
   const expected = conv2d(x, weight, { ...opts, bias });
-  const b = pick(c.seed, [plan.cIn * plan.h * plan.w * 4, plan.outC * plan.outH * plan.outW * 4, weight.numel * 4]);
+  const b = pick(c.seed, conv2dMinBytes(plan));
   const y = await b.conv2d(b.upload(x), weight, { ...opts, bias });
   const got = await y.read();
   y.dispose();
@@ -77,6 +90,31 @@ await describeGPU('webgpu conv2d parity', () => {
 
   it('direct path (depthwise, few channels per group) matches the CPU', async () => {
     await fc.assert(fc.asyncProperty(convCase('direct'), checkConv2d), { numRuns: 40 });
+  });
+
+  it('splits one image over output-row bands and channel blocks when it exceeds a binding', async () => {
+    // Each case's image (input and output) is above the tiny backend's 2 KiB bindings.
+    const cases: [number[], number[], Record<string, unknown>][] = [
+      [[2, 4, 20, 13], [36, 2, 3, 3], { groups: 2, padding: 'same', dilation: [2, 1] }], // tiled GEMM
+      [[1, 3, 23, 9], [5, 3, 4, 2], { padding: 'same' }], // direct, asymmetric 'same' padding
+      [[1, 2, 19, 15], [20, 2, 3, 5], { stride: [3, 2], padding: [4, 1], dilation: [2, 1] }], // bands wholly in padding
+      [[1, 6, 17, 11], [6, 1, 5, 3], { groups: 6, stride: 2, padding: [2, 0] }], // depthwise
+    ];
+    for (const [xs, ws, opts] of cases) {
+      const plan = resolveConv2d(xs, ws, opts);
+      expect(Math.max(plan.cIn * plan.h * plan.w, plan.outC * plan.outH * plan.outW) * 4).toBeGreaterThan(TINY_BYTES);
+      const x = randn(xs);
+      const weight = randn(ws);
+      const bias = randn([ws[0]]);
+      const y = await tiny.conv2d(x, weight, { ...opts, bias });
+      expectConvClose('conv2d', await y.read(), conv2d(x, weight, { ...opts, bias }), { x, weight, bias, ...opts }, JSON.stringify([xs, ws, opts]));
+      y.dispose();
+    }
+  });
+
+  it('refuses, naming the limit, when the input rows of one output row exceed a binding', async () => {
+    await expect(tiny.conv2d(randn([1, 8, 9, 40]), randn([4, 8, 3, 3]))).rejects.toThrow(RangeError);
+    await expect(tiny.conv2d(randn([1, 8, 9, 40]), randn([4, 8, 3, 3]))).rejects.toThrow(/maxStorageBufferBindingSize/);
   });
 
   it('depthwise 3x3 with channel multiplier and a 3-D input', async () => {

@@ -73,6 +73,15 @@ export interface Dispatch {
   workgroups: number | readonly [number, number, number];
 }
 
+/** A buffer-to-buffer copy encoded between dispatches (byte offsets and size are multiples of 4). */
+export interface BufferCopy {
+  src: GPUBufferLike;
+  srcOffset: number;
+  dst: GPUBufferLike;
+  dstOffset: number;
+  bytes: number;
+}
+
 /** Effective limits the kernels plan with. */
 export interface WebGPUBackendLimits {
   maxBindingBytes: number;
@@ -277,14 +286,18 @@ export class WebGPUBackend implements GPUTensorOwner {
     return sliceOf(t.buffer, start, count, this.limits.offsetAlignment);
   }
 
-  /** @internal Encodes the dispatches in one command buffer and submits it. */
-  async run(dispatches: readonly Dispatch[]): Promise<void> {
+  /** @internal Encodes the dispatches (and copies) in order in one command buffer and submits it. */
+  async run(dispatches: readonly (Dispatch | BufferCopy)[]): Promise<void> {
     this.checkAlive('run');
     if (dispatches.length === 0) return;
     if (this.validate) this.device.pushErrorScope('validation');
     const uniforms: GPUBufferLike[] = [];
     const enc = this.device.createCommandEncoder();
     for (const d of dispatches) {
+      if ('src' in d) {
+        if (d.bytes > 0) enc.copyBufferToBuffer(d.src, d.srcOffset, d.dst, d.dstOffset, d.bytes);
+        continue;
+      }
       const pipeline = this.pipelines.get(d.code);
       const ubuf = this.pool.acquire(d.uniforms.byteLength, UNIFORM_USAGE);
       uniforms.push(ubuf);

@@ -11,8 +11,8 @@ import {
   type ConvGeometry,
   type ConvTranspose2dParams,
 } from '../../../ops/conv';
-import type { GPUInput, WebGPUBackend, Dispatch } from '../backend';
-import { FLAT_MAIN, params, unitsPerChunk } from '../program';
+import type { BufferCopy, Dispatch, GPUInput, WebGPUBackend } from '../backend';
+import { FLAT_MAIN, params, unitsPerChunk, type BufferSlice } from '../program';
 import type { GPUTensor } from '../tensor';
 
 export interface GPUConv2dOptions extends Conv2dParams {
@@ -317,6 +317,114 @@ function conv2dKernel(plan: Conv2dPlan): Kernel {
   return plan.cOutG >= 16 && plan.cInG * plan.kh * plan.kw >= 16 ? 'gemm' : 'direct';
 }
 
+type Bound = { slice: BufferSlice; shift: number };
+
+/** The dispatches of one conv over `nc` images bound at `xs` / `ys` (laid out as `geo` says). */
+function convDispatches(b: WebGPUBackend, kernel: Kernel, geo: Geometry, nc: number, xs: Bound, w: Bound, bs: Bound | null, ys: Bound): Dispatch[] {
+  const maxWG = b.limits.maxWorkgroupsPerDimension;
+  // A 32-channel tile when a 64-wide one would be mostly padding.
+  const wgy = geo.cOutG <= 32 ? 8 : 16;
+  const hasBias = bs !== null;
+  const code = {
+    gemm: () => gemmShader(hasBias, false, wgy),
+    'gemm-transposed': () => gemmShader(hasBias, true, wgy),
+    direct: () => directShader(hasBias),
+    transposed: () => transposedShader(hasBias),
+  }[kernel]();
+  const M = geo.outH * geo.outW;
+  const values: ConvValues = {
+    cIn: geo.cIn, H: geo.h, W: geo.w, cOut: geo.cOut, cInG: geo.cInG, cOutG: geo.cOutG, groups: geo.groups,
+    kh: geo.kh, kw: geo.kw, sh: geo.strideH, sw: geo.strideW, dh: geo.dilationH, dw: geo.dilationW,
+    pt: geo.padTop, pl: geo.padLeft, outH: geo.outH, outW: geo.outW,
+    xShift: xs.shift, wShift: w.shift, bShift: bs ? bs.shift : 0, yShift: ys.shift, mBase: 0, total: nc * geo.cOut * M,
+    ...NO_PHASE,
+  };
+  const bindingsList = [xs.slice, w.slice, ...(bs ? [bs.slice] : []), ys.slice];
+  const dispatches: Dispatch[] = [];
+  if (kernel === 'gemm' || kernel === 'gemm-transposed') {
+    for (const phase of kernel === 'gemm-transposed' ? phases(geo) : [NO_PHASE]) {
+      const positions = kernel === 'gemm-transposed' ? phase.qH * phase.qW : M;
+      // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
+      const tilesM = Math.ceil(positions / BM);
+      for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
+        const tiles = Math.min(maxWG, tilesM - t0);
+        dispatches.push({
+          code,
+          uniforms: convParams.pack({ ...values, ...phase, mBase: t0 * BM }),
+          bindings: bindingsList,
+          workgroups: [tiles, Math.ceil(geo.cOutG / (4 * wgy)), nc * geo.groups],
+        });
+      }
+    }
+  } else {
+    // The direct kernel runs one thread per four outputs of a row, the transposed one per output.
+    const threads = kernel === 'direct' ? nc * geo.cOut * geo.outH * Math.ceil(geo.outW / 4) : nc * geo.cOut * M;
+    dispatches.push({ code, uniforms: convParams.pack({ ...values, total: threads }), bindings: bindingsList, workgroups: Math.ceil(threads / 256) });
+  }
+  return dispatches;
+}
+
+/**
+ * conv2d when one image (input or output) exceeds a storage binding: per
+ * image and group, bands of output rows, and within a band blocks of output
+ * channels. A band's input rows (all rows its taps reach, per input channel of
+ * the group) are copied into a scratch buffer and the block's outputs computed
+ * into another, then copied into place, so each piece is an ordinary
+ * single-group conv with its top padding shifted to the band.
+ */
+function bandedConv(b: WebGPUBackend, op: string, kernel: Kernel, geo: Geometry, X: GPUTensor, Wt: GPUTensor, B: GPUTensor | null, out: GPUTensor, maxBytes: number, temps: GPUTensor[]): (Dispatch | BufferCopy)[] {
+  const { h: H, w: W, outH, outW, cInG, cOutG, kh, kw, strideH: sh, dilationH: dh } = geo;
+  const reach = dh * (kh - 1) + 1;
+  const inRows = (rows: number) => Math.min(H, (rows - 1) * sh + reach);
+  unitsPerChunk(op, 1, [cInG * inRows(1) * W * 4, outW * 4, cInG * kh * kw * 4], maxBytes, 'output row (with the input rows it reads)');
+  const fitRows = Math.floor(maxBytes / Math.max(4, cInG * W * 4));
+  const bandIn = cInG * H * W * 4 <= maxBytes ? outH : Math.floor((fitRows - reach) / sh) + 1;
+  const band = Math.min(outH, bandIn, Math.floor(maxBytes / (outW * 4)));
+  const block = unitsPerChunk(op, cOutG, [band * outW * 4, cInG * kh * kw * 4], maxBytes, 'output channel');
+  const xScratch = b.empty([Math.max(1, cInG * inRows(band) * W)], 'float32', op);
+  const yScratch = b.empty([block * band * outW], 'float32', op);
+  temps.push(xScratch, yScratch);
+  const plane = H * W;
+  const M = outH * outW;
+  const steps: (Dispatch | BufferCopy)[] = [];
+  for (let img = 0; img < geo.n; img++) {
+    for (let g = 0; g < geo.groups; g++) {
+      const xBase = (img * geo.cIn + g * cInG) * plane;
+      for (let r0 = 0; r0 < outH; r0 += band) {
+        const rows = Math.min(band, outH - r0);
+        const lo = r0 * sh - geo.padTop;
+        const first = Math.max(0, lo);
+        const last = Math.min(H - 1, (r0 + rows - 1) * sh - geo.padTop + reach - 1);
+        const hIn = Math.max(0, last - first + 1);
+        if (hIn === H) {
+          steps.push({ src: X.buffer, srcOffset: xBase * 4, dst: xScratch.buffer, dstOffset: 0, bytes: cInG * plane * 4 });
+        } else {
+          for (let ci = 0; ci < cInG; ci++) {
+            steps.push({ src: X.buffer, srcOffset: (xBase + ci * plane + first * W) * 4, dst: xScratch.buffer, dstOffset: ci * hIn * W * 4, bytes: hIn * W * 4 });
+          }
+        }
+        for (let c0 = 0; c0 < cOutG; c0 += block) {
+          const cb = Math.min(block, cOutG - c0);
+          const co = g * cOutG + c0;
+          const piece: Geometry = { ...geo, n: 1, cIn: cInG, groups: 1, h: hIn, cOut: cb, cOutG: cb, outH: rows, padTop: first - lo };
+          const w = b.slice(Wt, co * cInG * kh * kw, cb * cInG * kh * kw);
+          const bs = B ? b.slice(B, co, cb) : null;
+          steps.push(...convDispatches(b, kernel, piece, 1, b.slice(xScratch), w, bs, b.slice(yScratch)));
+          const yBase = (img * geo.cOut + co) * M + r0 * outW;
+          if (rows === outH) {
+            steps.push({ src: yScratch.buffer, srcOffset: 0, dst: out.buffer, dstOffset: yBase * 4, bytes: cb * M * 4 });
+          } else {
+            for (let j = 0; j < cb; j++) {
+              steps.push({ src: yScratch.buffer, srcOffset: j * rows * outW * 4, dst: out.buffer, dstOffset: (yBase + j * M) * 4, bytes: rows * outW * 4 });
+            }
+          }
+        }
+      }
+    }
+  }
+  return steps;
+}
+
 async function runConv(
   b: WebGPUBackend,
   op: string,
@@ -332,59 +440,24 @@ async function runConv(
     const Wt = b.input(op, 'weight', weight, temps);
     const B = bias ? b.input(op, 'bias', bias, temps) : null;
     const out = b.empty(geo.outShape, 'float32', op);
-    const M = geo.outH * geo.outW;
     const inImage = geo.cIn * geo.h * geo.w;
-    const outImage = geo.cOut * M;
+    const outImage = geo.cOut * geo.outH * geo.outW;
     if (geo.n * outImage === 0) return out;
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    const fits = Math.max(inImage, outImage, Wt.numel) * 4 <= maxBytes;
+    if (!fits && (kernel === 'gemm' || kernel === 'direct')) {
+      await b.run(bandedConv(b, op, kernel, geo, X, Wt, B, out, maxBytes, temps));
+      return out;
+    }
     unitsPerChunk(op, 1, [Wt.numel * 4], maxBytes, 'weight tensor');
-    const maxWG = b.limits.maxWorkgroupsPerDimension;
     let perChunk = unitsPerChunk(op, geo.n, [inImage * 4, outImage * 4], maxBytes, 'image');
-    if (kernel === 'gemm' || kernel === 'gemm-transposed') perChunk = Math.max(1, Math.min(perChunk, Math.floor(maxWG / geo.groups)));
-    // A 32-channel tile when a 64-wide one would be mostly padding.
-    const wgy = geo.cOutG <= 32 ? 8 : 16;
-    const code = {
-      gemm: () => gemmShader(B !== null, false, wgy),
-      'gemm-transposed': () => gemmShader(B !== null, true, wgy),
-      direct: () => directShader(B !== null),
-      transposed: () => transposedShader(B !== null),
-    }[kernel]();
-    const tiled = kernel === 'gemm' || kernel === 'gemm-transposed';
+    if (kernel === 'gemm' || kernel === 'gemm-transposed') perChunk = Math.max(1, Math.min(perChunk, Math.floor(b.limits.maxWorkgroupsPerDimension / geo.groups)));
     const w = b.slice(Wt);
     const bs = B ? b.slice(B) : null;
     const dispatches: Dispatch[] = [];
     for (let n0 = 0; n0 < geo.n; n0 += perChunk) {
       const nc = Math.min(perChunk, geo.n - n0);
-      const xs = b.slice(X, n0 * inImage, nc * inImage);
-      const ys = b.slice(out, n0 * outImage, nc * outImage);
-      const values: ConvValues = {
-        cIn: geo.cIn, H: geo.h, W: geo.w, cOut: geo.cOut, cInG: geo.cInG, cOutG: geo.cOutG, groups: geo.groups,
-        kh: geo.kh, kw: geo.kw, sh: geo.strideH, sw: geo.strideW, dh: geo.dilationH, dw: geo.dilationW,
-        pt: geo.padTop, pl: geo.padLeft, outH: geo.outH, outW: geo.outW,
-        xShift: xs.shift, wShift: w.shift, bShift: bs ? bs.shift : 0, yShift: ys.shift, mBase: 0, total: nc * outImage,
-        ...NO_PHASE,
-      };
-      const bindingsList = [xs.slice, w.slice, ...(bs ? [bs.slice] : []), ys.slice];
-      if (tiled) {
-        for (const phase of kernel === 'gemm-transposed' ? phases(geo) : [NO_PHASE]) {
-          const positions = kernel === 'gemm-transposed' ? phase.qH * phase.qW : M;
-          // Position tiles beyond the per-dimension limit go to further dispatches with a base offset.
-          const tilesM = Math.ceil(positions / BM);
-          for (let t0 = 0; t0 < tilesM; t0 += maxWG) {
-            const tiles = Math.min(maxWG, tilesM - t0);
-            dispatches.push({
-              code,
-              uniforms: convParams.pack({ ...values, ...phase, mBase: t0 * BM }),
-              bindings: bindingsList,
-              workgroups: [tiles, Math.ceil(geo.cOutG / (4 * wgy)), nc * geo.groups],
-            });
-          }
-        }
-      } else {
-        // The direct kernel runs one thread per four outputs of a row, the transposed one per output.
-        const threads = kernel === 'direct' ? nc * geo.cOut * geo.outH * Math.ceil(geo.outW / 4) : nc * outImage;
-        dispatches.push({ code, uniforms: convParams.pack({ ...values, total: threads }), bindings: bindingsList, workgroups: Math.ceil(threads / 256) });
-      }
+      dispatches.push(...convDispatches(b, kernel, geo, nc, b.slice(X, n0 * inImage, nc * inImage), w, bs, b.slice(out, n0 * outImage, nc * outImage)));
     }
     await b.run(dispatches);
     return out;
