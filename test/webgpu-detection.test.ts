@@ -18,10 +18,18 @@ import { describeGPU, testBackend } from './helpers/webgpu';
 
 let gpu: WebGPUBackend;
 let tiny: WebGPUBackend;
+/** 1 KiB bindings (768 usable bytes): below most feature maps and images here, so the RoI ops split over channel blocks. */
+let cramped: WebGPUBackend;
 beforeAll(async () => {
   gpu = await testBackend();
   tiny = await testBackend({ maxBindingBytes: 4096, maxWorkgroupsPerDimension: 2 });
+  cramped = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
 });
+
+/** The backend a roi case runs on: the default one, or a capped one that splits (its seed picks which). */
+function roiBackend(c: { small: boolean; seed: number }): WebGPUBackend {
+  return !c.small ? gpu : c.seed % 2 === 0 ? cramped : tiny;
+}
 
 function rois(g: Generator, k: number, n: number, h: number, w: number, scale: number): Tensor {
   const d = new Float32Array(5 * k);
@@ -63,7 +71,7 @@ await describeGPU('webgpu roi parity', () => {
           await expect(gpu.roiAlign(x, boxes, opts)).rejects.toThrow((e as Error).message);
           return;
         }
-        const b = c.small ? tiny : gpu;
+        const b = roiBackend(c);
         const got = await (await b.roiAlign(b.upload(x), c.small ? b.upload(boxes) : boxes, opts)).read();
         expect(got.shape).toEqual(exp.shape);
         const maxAbs = Math.max(0, ...Array.from(x.data, Math.abs));
@@ -81,11 +89,26 @@ await describeGPU('webgpu roi parity', () => {
         const boxes = rois(g, c.k, c.n, c.h, c.w, c.scale);
         const opts = { outputSize: [c.ph, c.pw] as [number, number], spatialScale: c.scale };
         const exp = roiPool(x, boxes, opts);
-        const got = await (await (c.small ? tiny : gpu).roiPool(x, boxes, opts)).read();
+        const got = await (await roiBackend(c).roiPool(x, boxes, opts)).read();
         expect(Array.from(got.data)).toEqual(Array.from(exp.data));
       }),
       { numRuns: 50 },
     );
+  });
+
+  it('splits the feature map over images and channel blocks on capped bindings', async () => {
+    // 2 x 5 x 9 x 10 floats: each image (450 floats) is above the 192 floats of one cramped binding, a plane (90) is not;
+    // a 14 x 14 plane (196) is, and is refused.
+    const g = new Generator(7);
+    const x = randn([2, 5, 9, 10], { generator: g });
+    const boxes = rois(g, 9, 2, 9, 10, 1);
+    for (const [op, cpu] of [['roiAlign', roiAlign], ['roiPool', roiPool]] as const) {
+      const opts = { outputSize: [3, 4] as [number, number], spatialScale: 1, samplingRatio: 2 };
+      const got = await (await cramped[op](x, boxes, opts)).read();
+      const exp = cpu(x, boxes, opts);
+      for (let i = 0; i < exp.numel; i++) expect(Math.abs(got.data[i] - exp.data[i]), `${op} ${i}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(exp.data[i])));
+    }
+    await expect(cramped.roiAlign(randn([1, 2, 14, 14]), new Tensor(new Float32Array([0, 0, 0, 4, 4]), [1, 5], 'float32'), { outputSize: 2 })).rejects.toThrow(/maxStorageBufferBindingSize/);
   });
 
   it('roiAlign accepts per-image box lists and rejects what the CPU rejects', async () => {

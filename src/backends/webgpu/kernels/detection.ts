@@ -18,15 +18,20 @@ async function cpuBoxes(boxes: GPURoiBoxes): Promise<RoiBoxes> {
   return boxes instanceof GPUTensor ? boxes.read() : boxes;
 }
 
-const roiParams = params({ C: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', total: 'u32', xShift: 'u32', yShift: 'u32' });
+// C is the channel stride of the feature map and the output, CB the channels of the bound block; the
+// binding X starts at channel c0 of image img0 and holds images [img0, img0 + nImg); the table T and Y start at roi k0.
+const roiParams = params({
+  C: 'u32', CB: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', img0: 'u32', nImg: 'u32', total: 'u32',
+  xShift: 'u32', yShift: 'u32', tShift: 'u32',
+});
 
 const HEAD = `${FLAT_MAIN}
   let bins = p.PH * p.PW;
   let bin = e % bins;
   let ph = bin / p.PW;
   let pw = bin % p.PW;
-  let c = (e / bins) % p.C;
-  let k = p.k0 + e / (bins * p.C);`;
+  let c = (e / bins) % p.CB;
+  let k = p.k0 + e / (bins * p.CB);`;
 
 /**
  * torchvision's roi_align forward: bin (ph, pw) of roi k averages grid_h x
@@ -41,17 +46,19 @@ const alignShader = `${roiParams.wgsl}
 ${FLAT_MAIN}
   // One thread per (roi, bin, 4 channels): the sample geometry is computed once for four channels.
   let bins = p.PH * p.PW;
-  let quads = (p.C + 3u) / 4u;
+  let quads = (p.CB + 3u) / 4u;
   let bin = e % bins;
   let ph = bin / p.PW;
   let pw = bin % p.PW;
   let c0 = ((e / bins) % quads) * 4u;
   let k = p.k0 + e / (bins * quads);
-  let g = 8u * k;
+  let g = p.tShift + 8u * (k - p.k0);
+  let img = u32(Geo[g]);
+  if (img < p.img0 || img >= p.img0 + p.nImg) { return; }
   let plane = p.H * p.W;
-  let base = p.xShift + (u32(Geo[g]) * p.C + c0) * plane;
-  // Channels past C read channel c0 again; their sums are not written.
-  let off = vec4u(0u, select(0u, plane, c0 + 1u < p.C), select(0u, 2u * plane, c0 + 2u < p.C), select(0u, 3u * plane, c0 + 3u < p.C));
+  let base = p.xShift + ((img - p.img0) * p.C + c0) * plane;
+  // Channels past the block read channel c0 again; their sums are not written.
+  let off = vec4u(0u, select(0u, plane, c0 + 1u < p.CB), select(0u, 2u * plane, c0 + 2u < p.CB), select(0u, 3u * plane, c0 + 3u < p.CB));
   let gh = i32(Geo[g + 3u]);
   let gw = i32(Geo[g + 6u]);
   let binH = Geo[g + 2u];
@@ -95,9 +102,9 @@ ${FLAT_MAIN}
   let mean = sum / f32(max(gh * gw, 1));
   let o = p.yShift + ((k - p.k0) * p.C + c0) * bins + bin;
   Y[o] = mean.x;
-  if (c0 + 1u < p.C) { Y[o + bins] = mean.y; }
-  if (c0 + 2u < p.C) { Y[o + 2u * bins] = mean.z; }
-  if (c0 + 3u < p.C) { Y[o + 3u * bins] = mean.w; }
+  if (c0 + 1u < p.CB) { Y[o + bins] = mean.y; }
+  if (c0 + 2u < p.CB) { Y[o + 2u * bins] = mean.z; }
+  if (c0 + 3u < p.CB) { Y[o + 3u * bins] = mean.w; }
 }
 `;
 
@@ -107,8 +114,10 @@ const poolShader = `${roiParams.wgsl}
 @group(0) @binding(2) var<storage, read> Win: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 ${HEAD}
-  let wi = 5u * (k * bins + bin);
-  let base = p.xShift + (u32(Win[wi]) * p.C + c) * p.H * p.W;
+  let wi = p.tShift + 5u * ((k - p.k0) * bins + bin);
+  let img = u32(Win[wi]);
+  if (img < p.img0 || img >= p.img0 + p.nImg) { return; }
+  let base = p.xShift + ((img - p.img0) * p.C + c) * p.H * p.W;
   let hs = Win[wi + 1u];
   let he = Win[wi + 2u];
   let ws = Win[wi + 3u];
@@ -120,10 +129,15 @@ ${HEAD}
       for (var w = ws; w < we; w++) { m = max(m, X[base + u32(h) * p.W + u32(w)]); }
     }
   }
-  Y[p.yShift + e] = m;
+  Y[p.yShift + ((k - p.k0) * p.C + c) * bins + bin] = m;
 }
 `;
 
+/**
+ * Binds as much of the feature map as fits: all of it, whole images, or a
+ * block of channels of one image (rois of other images skip the dispatch);
+ * outputs and the roi table split over rois.
+ */
 async function runRoi(
   b: WebGPUBackend,
   op: string,
@@ -131,33 +145,53 @@ async function runRoi(
   /** Channels one thread handles (its dispatch covers ceil(C / lanes) channel groups). */
   lanes: number,
   x: GPUInput,
+  /** Per-roi rows of `stride` elements (geometry or windows). */
   table: Tensor,
-  plan: { batch: number; channels: number; height: number; width: number; numRois: number; pooledHeight: number; pooledWidth: number; outShape: readonly number[] },
+  stride: number,
+  plan: {
+    batch: number; channels: number; height: number; width: number; numRois: number; pooledHeight: number; pooledWidth: number;
+    batchIndex: Int32Array; outShape: readonly number[];
+  },
 ): Promise<GPUTensor> {
   const temps: GPUTensor[] = [];
   try {
     const X = b.input(op, 'input', x, temps);
     const out = b.empty(plan.outShape, 'float32', op);
-    const perRoi = plan.channels * plan.pooledHeight * plan.pooledWidth;
-    if (plan.numRois * perRoi === 0) return out;
+    const { batch: N, channels: C, numRois: K } = plan;
+    const bins = plan.pooledHeight * plan.pooledWidth;
+    const plane = plan.height * plan.width;
+    if (K * C * bins === 0) return out;
     const T = b.upload(table);
     temps.push(T);
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    // The rois may read any image, so the feature map is bound whole; outputs split over rois.
-    unitsPerChunk(op, 1, [X.numel * 4, T.numel * 4], maxBytes, 'feature map');
-    const per = unitsPerChunk(op, plan.numRois, [perRoi * 4], maxBytes, 'roi');
-    const xs = b.slice(X);
+    const maxFloats = Math.floor(maxBytes / 4);
+    const cb = unitsPerChunk(op, C, [plane * 4, bins * 4], maxBytes, "channel plane (or one roi's bins of a channel)");
+    const ni = cb === C ? Math.max(1, Math.min(N, Math.floor(maxFloats / Math.max(1, C * plane)))) : 1;
+    unitsPerChunk(op, 1, [stride * 4], maxBytes, 'roi table row');
+    const kc = Math.min(K, 1 + Math.floor((maxFloats - cb * bins) / (C * bins)), Math.floor(maxFloats / stride));
     const list: Dispatch[] = [];
-    for (let k0 = 0; k0 < plan.numRois; k0 += per) {
-      const kc = Math.min(per, plan.numRois - k0);
-      const ys = b.slice(out, k0 * perRoi, kc * perRoi);
-      const threads = kc * Math.ceil(plan.channels / lanes) * plan.pooledHeight * plan.pooledWidth;
-      list.push({
-        code,
-        uniforms: roiParams.pack({ C: plan.channels, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, total: threads, xShift: xs.shift, yShift: ys.shift }),
-        bindings: [xs.slice, b.slice(T).slice, ys.slice],
-        workgroups: Math.ceil(threads / 256),
-      });
+    for (let i0 = 0; i0 < N; i0 += ni) {
+      const nic = Math.min(ni, N - i0);
+      for (let c0 = 0; c0 < C; c0 += cb) {
+        const cbc = Math.min(cb, C - c0);
+        const xs = b.slice(X, (i0 * C + c0) * plane, ((nic - 1) * C + cbc) * plane);
+        for (let k0 = 0; k0 < K; k0 += kc) {
+          const kcc = Math.min(kc, K - k0);
+          if (!plan.batchIndex.subarray(k0, k0 + kcc).some((i) => i >= i0 && i < i0 + nic)) continue;
+          const ys = b.slice(out, (k0 * C + c0) * bins, ((kcc - 1) * C + cbc) * bins);
+          const ts = b.slice(T, k0 * stride, kcc * stride);
+          const threads = kcc * Math.ceil(cbc / lanes) * bins;
+          list.push({
+            code,
+            uniforms: roiParams.pack({
+              C, CB: cbc, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, img0: i0, nImg: nic,
+              total: threads, xShift: xs.shift, yShift: ys.shift, tShift: ts.shift,
+            }),
+            bindings: [xs.slice, ts.slice, ys.slice],
+            workgroups: Math.ceil(threads / 256),
+          });
+        }
+      }
     }
     await b.run(list);
     return out;
@@ -174,7 +208,7 @@ export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBo
     const { y, x: gx } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
     geo.set([plan.batchIndex[k], y.start, y.binSize, y.grid, gx.start, gx.binSize, gx.grid], 8 * k);
   }
-  return runRoi(b, 'roi_align', alignShader, 4, x, new Tensor(geo, [geo.length], 'float32'), plan);
+  return runRoi(b, 'roi_align', alignShader, 4, x, new Tensor(geo, [geo.length], 'float32'), 8, plan);
 }
 
 /** GPU {@link roiPool}: windows from {@link roiPoolWindows}. */
@@ -187,7 +221,7 @@ export async function roiPoolGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBox
     roiPoolWindows(plan, k, false, win);
     for (let i = 0; i < bins; i++) table.set([plan.batchIndex[k], win[4 * i], win[4 * i + 1], win[4 * i + 2], win[4 * i + 3]], 5 * (k * bins + i));
   }
-  return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), plan);
+  return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), 5 * bins, plan);
 }
 
 const nmsParams = params({ n: 'u32', blocks: 'u32', row0: 'u32', total: 'u32', thr: 'f32', mShift: 'u32' });
