@@ -88,7 +88,8 @@ export interface LoadResOptions {
   allowUnknownCategories?: boolean;
 }
 
-type IdArg = number | readonly number[] | undefined;
+/** One id, a list of ids, or nothing (pycocotools accepts an int or a list). */
+export type IdArg = number | readonly number[] | undefined;
 
 function idList(ids: IdArg): readonly number[] {
   return ids === undefined ? [] : typeof ids === 'number' ? [ids] : ids;

@@ -55,8 +55,10 @@ export interface LossOptions {
   grad?: boolean;
 }
 
-type WithGrad<O> = O & { grad: true };
-type NoGrad<O> = O & { grad?: false };
+/** Options that ask for the gradient: the loss returns `{ loss, grad }`. */
+export type WithGrad<O> = O & { grad: true };
+/** Options without the gradient: the loss returns a Tensor. */
+export type NoGrad<O> = O & { grad?: false };
 
 /** Normalised options shared by every plan. */
 export interface LossPlan {
