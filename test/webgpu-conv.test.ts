@@ -49,8 +49,7 @@ function convCase(kind: 'gemm' | 'direct') {
 const TINY_BYTES = 2048 - 256;
 
 function pick(b: number, bytes: number[]): WebGPUBackend {
-  // (bytes lists what must fit one binding: for conv2d one output row's input rows and output row and one
-  // output channel's weights, for convTranspose2d one image's input and output and the whole weight)
+  // (bytes lists what must fit one binding: one output row's input rows, the output row, one output channel's weights)
   // The tiny backend only when those fit its bindings, so it splits rather than refuses.
   return b % 2 === 0 && Math.max(...bytes) <= TINY_BYTES ? tiny : gpu;
 }
@@ -198,7 +197,9 @@ async function checkTransposed(c: ReturnType<typeof transposedCase> extends fc.A
   const weight = randn(wShape);
   const bias = c.bias ? randn([c.cOutG * c.groups]) : undefined;
   const expected = convTranspose2d(x, weight, { ...opts, bias });
-  const b = pick(c.seed, [plan.cIn * plan.h * plan.w * 4, plan.cOut * plan.outH * plan.outW * 4, weight.numel * 4]);
+  // Output row r takes input rows (r + pad - k*d) / s: at most floor((kH - 1) * d / s) + 2 of them.
+  const reach = Math.min(plan.h, Math.floor(((plan.kh - 1) * plan.dilationH) / plan.strideH) + 2);
+  const b = pick(c.seed, [plan.cInG * reach * plan.w * 4, plan.outW * 4, plan.cInG * plan.kh * plan.kw * 4]);
   const y = await b.convTranspose2d(x, weight, { ...opts, bias });
   const got = await y.read();
   y.dispose();
@@ -206,6 +207,24 @@ async function checkTransposed(c: ReturnType<typeof transposedCase> extends fc.A
 }
 
 await describeGPU('webgpu convTranspose2d parity', () => {
+  it('splits one image over output-row bands and channel blocks when it exceeds a binding', async () => {
+    const cases: [number[], number[], Record<string, unknown>][] = [
+      [[2, 4, 9, 30], [4, 18, 3, 3], { groups: 2, stride: 2, padding: 1, outputPadding: 1 }], // tiled GEMM
+      [[1, 3, 11, 8], [3, 5, 4, 2], { stride: [3, 1], padding: [2, 0], dilation: [2, 1] }], // gather
+      [[1, 2, 6, 9], [2, 20, 1, 3], { stride: 3, padding: [0, 1], outputPadding: 2 }], // rows no tap reaches
+    ];
+    for (const [xs, ws, opts] of cases) {
+      const plan = resolveConvTranspose2d(xs, ws, opts);
+      expect(Math.max(plan.cIn * plan.h * plan.w, plan.cOut * plan.outH * plan.outW) * 4).toBeGreaterThan(TINY_BYTES);
+      const x = randn(xs);
+      const weight = randn(ws);
+      const bias = randn([plan.cOut]);
+      const y = await tiny.convTranspose2d(x, weight, { ...opts, bias });
+      expectConvClose('conv_transpose2d', await y.read(), convTranspose2d(x, weight, { ...opts, bias }), { x, weight, bias, ...opts }, JSON.stringify([xs, ws, opts]));
+      y.dispose();
+    }
+  });
+
   it('gather path (few output channels per group) matches the CPU', async () => {
     await fc.assert(fc.asyncProperty(transposedCase(false), checkTransposed), { numRuns: 40 });
   });

@@ -365,25 +365,60 @@ function convDispatches(b: WebGPUBackend, kernel: Kernel, geo: Geometry, nc: num
 }
 
 /**
- * conv2d when one image (input or output) exceeds a storage binding: per
- * image and group, bands of output rows, and within a band blocks of output
- * channels. A band's input rows (all rows its taps reach, per input channel of
- * the group) are copied into a scratch buffer and the block's outputs computed
- * into another, then copied into place, so each piece is an ordinary
- * single-group conv with its top padding shifted to the band.
+ * The input rows `[first, last]` that output rows `[r0, r0 + rows)` read (clipped
+ * to the image; possibly empty) and the top padding that makes them a conv of
+ * their own. conv2d reads rows `r*s - pad + k*d`; a transposed conv's output row
+ * `r` takes input row `i` when `r + pad - k*d = i*s`.
+ */
+function bandRows(geo: Geometry, transposed: boolean, r0: number, rows: number): { first: number; last: number; pad: number } {
+  const { h: H, strideH: s, dilationH: d, kh, padTop: pad } = geo;
+  if (transposed) {
+    // Rounding the first row down keeps the band's padding non-negative (one unused row at most).
+    const first = Math.max(0, Math.floor((r0 + pad - (kh - 1) * d) / s));
+    return { first, last: Math.min(H - 1, Math.floor((r0 + rows - 1 + pad) / s)), pad: pad + r0 - first * s };
+  }
+  const lo = r0 * s - pad;
+  const first = Math.max(0, lo);
+  return { first, last: Math.min(H - 1, lo + (rows - 1) * s + d * (kh - 1)), pad: first - lo };
+}
+
+/**
+ * A convolution whose image (input or output) or weight exceeds a storage
+ * binding: per image and group, bands of output rows and, within a band,
+ * blocks of output channels. The band's input rows (per input channel of the
+ * group) and, for the transposed conv, whose weight is `[C_in, C_out/groups, kH, kW]`,
+ * the block's weights are copied into scratch buffers; the block is computed
+ * as an ordinary single-group conv with its top padding moved to the band into
+ * a third one, then copied into place.
  */
 function bandedConv(b: WebGPUBackend, op: string, kernel: Kernel, geo: Geometry, X: GPUTensor, Wt: GPUTensor, B: GPUTensor | null, out: GPUTensor, maxBytes: number, temps: GPUTensor[]): (Dispatch | BufferCopy)[] {
-  const { h: H, w: W, outH, outW, cInG, cOutG, kh, kw, strideH: sh, dilationH: dh } = geo;
-  const reach = dh * (kh - 1) + 1;
-  const inRows = (rows: number) => Math.min(H, (rows - 1) * sh + reach);
-  unitsPerChunk(op, 1, [cInG * inRows(1) * W * 4, outW * 4, cInG * kh * kw * 4], maxBytes, 'output row (with the input rows it reads)');
-  const fitRows = Math.floor(maxBytes / Math.max(4, cInG * W * 4));
-  const bandIn = cInG * H * W * 4 <= maxBytes ? outH : Math.floor((fitRows - reach) / sh) + 1;
-  const band = Math.min(outH, bandIn, Math.floor(maxBytes / (outW * 4)));
-  const block = unitsPerChunk(op, cOutG, [band * outW * 4, cInG * kh * kw * 4], maxBytes, 'output channel');
+  const { h: H, w: W, outH, outW, cInG, cOutG, kh, kw } = geo;
+  const transposed = kernel === 'transposed' || kernel === 'gemm-transposed';
+  const khw = kh * kw;
+  // Most input rows any band of `rows` output rows reads: the unclipped count, which for the
+  // transposed conv depends on the band's first row modulo the stride.
+  const { strideH: s, dilationH: d, padTop: pad } = geo;
+  const inRows = (rows: number) => {
+    let most = (rows - 1) * s + d * (kh - 1) + 1;
+    if (transposed) {
+      most = 0;
+      for (let r = 0; r < s; r++) most = Math.max(most, Math.floor((r + rows - 1 + pad) / s) - Math.floor((r + pad - (kh - 1) * d) / s) + 1);
+    }
+    return Math.min(H, most);
+  };
+  const fits = (rows: number) => cInG * inRows(rows) * W * 4 <= maxBytes && rows * outW * 4 <= maxBytes;
+  unitsPerChunk(op, 1, [cInG * inRows(1) * W * 4, outW * 4, cInG * khw * 4], maxBytes, 'output row (with the input rows it reads)');
+  let band = 1;
+  for (let hi = outH; band < hi; ) {
+    const mid = Math.ceil((band + hi) / 2);
+    if (fits(mid)) band = mid;
+    else hi = mid - 1;
+  }
+  const block = unitsPerChunk(op, cOutG, [band * outW * 4, cInG * khw * 4], maxBytes, 'output channel');
   const xScratch = b.empty([Math.max(1, cInG * inRows(band) * W)], 'float32', op);
   const yScratch = b.empty([block * band * outW], 'float32', op);
-  temps.push(xScratch, yScratch);
+  const wScratch = transposed ? b.empty([Math.max(1, cInG * block * khw)], 'float32', op) : null;
+  temps.push(xScratch, yScratch, ...(wScratch ? [wScratch] : []));
   const plane = H * W;
   const M = outH * outW;
   const steps: (Dispatch | BufferCopy)[] = [];
@@ -392,9 +427,7 @@ function bandedConv(b: WebGPUBackend, op: string, kernel: Kernel, geo: Geometry,
       const xBase = (img * geo.cIn + g * cInG) * plane;
       for (let r0 = 0; r0 < outH; r0 += band) {
         const rows = Math.min(band, outH - r0);
-        const lo = r0 * sh - geo.padTop;
-        const first = Math.max(0, lo);
-        const last = Math.min(H - 1, (r0 + rows - 1) * sh - geo.padTop + reach - 1);
+        const { first, last, pad } = bandRows(geo, transposed, r0, rows);
         const hIn = Math.max(0, last - first + 1);
         if (hIn === H) {
           steps.push({ src: X.buffer, srcOffset: xBase * 4, dst: xScratch.buffer, dstOffset: 0, bytes: cInG * plane * 4 });
@@ -406,8 +439,17 @@ function bandedConv(b: WebGPUBackend, op: string, kernel: Kernel, geo: Geometry,
         for (let c0 = 0; c0 < cOutG; c0 += block) {
           const cb = Math.min(block, cOutG - c0);
           const co = g * cOutG + c0;
-          const piece: Geometry = { ...geo, n: 1, cIn: cInG, groups: 1, h: hIn, cOut: cb, cOutG: cb, outH: rows, padTop: first - lo };
-          const w = b.slice(Wt, co * cInG * kh * kw, cb * cInG * kh * kw);
+          const piece: Geometry = { ...geo, n: 1, cIn: cInG, groups: 1, h: hIn, cOut: cb, cOutG: cb, outH: rows, padTop: pad };
+          let w: Bound;
+          if (wScratch) {
+            for (let ci = 0; ci < cInG; ci++) {
+              const src = ((g * cInG + ci) * cOutG + c0) * khw * 4;
+              steps.push({ src: Wt.buffer, srcOffset: src, dst: wScratch.buffer, dstOffset: ci * cb * khw * 4, bytes: cb * khw * 4 });
+            }
+            w = b.slice(wScratch);
+          } else {
+            w = b.slice(Wt, co * cInG * khw, cb * cInG * khw);
+          }
           const bs = B ? b.slice(B, co, cb) : null;
           steps.push(...convDispatches(b, kernel, piece, 1, b.slice(xScratch), w, bs, b.slice(yScratch)));
           const yBase = (img * geo.cOut + co) * M + r0 * outW;
@@ -445,7 +487,7 @@ async function runConv(
     if (geo.n * outImage === 0) return out;
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
     const fits = Math.max(inImage, outImage, Wt.numel) * 4 <= maxBytes;
-    if (!fits && (kernel === 'gemm' || kernel === 'direct')) {
+    if (!fits) {
       await b.run(bandedConv(b, op, kernel, geo, X, Wt, B, out, maxBytes, temps));
       return out;
     }
