@@ -33,42 +33,32 @@ function nhwc(tf: typeof TF, x: Tensor): TF.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.tensor4d(x.contiguous().data as Float32Array, [n, c, h, w]), [0, 2, 3, 1]) as TF.Tensor4D);
 }
 
-function maxPoolPeer(backend: TfBackend): BenchImpl {
+/** A tfjs implementation of one row: `run` gets the NHWC copy of `input` and returns the tensors to read back. */
+function tfPeer(backend: TfBackend, input: () => Tensor, run: (tf: typeof TF, x: TF.Tensor4D) => TF.Tensor[]): BenchImpl {
   let tf: typeof TF;
   let x: TF.Tensor4D;
   return {
     name: `tfjs-${backend}`,
     async before() {
       tf = await useTfBackend(backend);
-      x = nhwc(tf, poolX);
+      x = nhwc(tf, input());
     },
     fn() {
-      const { result, indexes } = tf.maxPoolWithArgmax(x, 3, 2, 'same');
-      result.dataSync();
-      indexes.dataSync();
-      tf.dispose([result, indexes]);
+      const outs = run(tf, x);
+      for (const o of outs) o.dataSync();
+      tf.dispose(outs);
     },
     after: () => x.dispose(),
   };
 }
 
-function resizePeer(backend: TfBackend): BenchImpl {
-  let tf: typeof TF;
-  let x: TF.Tensor4D;
-  return {
-    name: `tfjs-${backend}`,
-    async before() {
-      tf = await useTfBackend(backend);
-      x = nhwc(tf, resizeX);
-    },
-    fn() {
-      const y = tf.image.resizeBilinear(x, [512, 512], false, true);
-      y.dataSync();
-      y.dispose();
-    },
-    after: () => x.dispose(),
-  };
-}
+const maxPoolPeer = (backend: TfBackend) =>
+  tfPeer(backend, () => poolX, (tf, x) => {
+    const { result, indexes } = tf.maxPoolWithArgmax(x, 3, 2, 'same');
+    return [result, indexes];
+  });
+
+const resizePeer = (backend: TfBackend) => tfPeer(backend, () => resizeX, (tf, x) => [tf.image.resizeBilinear(x, [512, 512], false, true)]);
 
 export const cases: BenchCase[] = [
   {
