@@ -9,7 +9,7 @@
  * - interpolate 1x21x64x64 -> 512x512 (segmentation logits to image size), bilinear and
  *   bicubic, alignCorners false. Peer: tf.image.resizeBilinear with halfPixelCenters (torch's
  *   mapping) on NHWC; tfjs has no bicubic resize.
- * PyTorch 1.13 single-thread reference on this machine: 32 ms, 5.6 ms and 22.6 ms.
+ * PyTorch 1.13 single-thread timings of the same rows: bench/torch_peers.py.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { Generator, interpolate, maxPool2d, randn, type Tensor } from '../src';
@@ -63,7 +63,7 @@ const resizePeer = (backend: TfBackend) => tfPeer(backend, () => resizeX, (tf, x
 export const cases: BenchCase[] = [
   {
     family: 'pool',
-    name: 'maxPool2d 3x3 s2 p1 + indices, 8x64x112x112 (PyTorch 1 thread: 32 ms)',
+    name: 'maxPool2d 3x3 s2 p1 + indices, 8x64x112x112',
     setup: setupPool,
     impls: [
       { name: 'visionops', fn: () => void maxPool2d(poolX, { kernelSize: 3, stride: 2, padding: 1, returnIndices: true }) },
@@ -73,13 +73,13 @@ export const cases: BenchCase[] = [
   },
   {
     family: 'pool',
-    name: 'interpolate bilinear 1x21x64x64 -> 512x512 (PyTorch 1 thread: 5.6 ms)',
+    name: 'interpolate bilinear 1x21x64x64 -> 512x512',
     setup: setupResize,
     impls: [{ name: 'visionops', fn: () => void interpolate(resizeX, { size: [512, 512], mode: 'bilinear' }) }, resizePeer('cpu'), resizePeer('wasm')],
   },
   {
     family: 'pool',
-    name: 'interpolate bicubic 1x21x64x64 -> 512x512 (PyTorch 1 thread: 22.6 ms; no tfjs peer)',
+    name: 'interpolate bicubic 1x21x64x64 -> 512x512 (no tfjs peer)',
     setup: setupResize,
     impls: [{ name: 'visionops', fn: () => void interpolate(resizeX, { size: [512, 512], mode: 'bicubic' }) }],
   },
