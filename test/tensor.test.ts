@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  add, arange, batched4d, expectSameDType, expectShape, logicalNot, zerosLike, argmax, broadcastShapes, clamp, div, DTypeError, eq, Generator, IndexError, max, mean, min, mul,
+  add, arange, argsortDescending, batched4d, expectSameDType, expectShape, logicalNot, zerosLike, argmax, broadcastShapes, clamp, div, DTypeError, eq, Generator, IndexError, max, mean, min, mul,
   ones, rand, randn, ShapeError, sigmoid, sub, sum, tensor, Tensor, where, zeros,
 } from '../src';
 
@@ -129,6 +129,20 @@ describe('argument checks and small helpers', () => {
     const z = zerosLike(arange(6).reshape(2, 3));
     expect([z.shape, z.dtype]).toEqual([[2, 3], 'int32']);
     expect(logicalNot(tensor([0, 2, -1])).toArray()).toEqual([true, false, false]);
+  });
+});
+
+describe('argsortDescending', () => {
+  it('is torch.sort(stable=True, descending=True): NaN first, ties and -0/+0 in index order, both digit widths', () => {
+    const v = [1, NaN, -0, 3, 0, -Infinity, 3, Infinity, -2.5];
+    const expected = [1, 7, 3, 6, 0, 2, 4, 8, 5];
+    expect(Array.from(argsortDescending(Float32Array.from(v)))).toEqual(expected);
+    expect(Array.from(argsortDescending(Float64Array.from(v)))).toEqual(expected);
+    const g = new Generator(3);
+    const big = Float64Array.from({ length: 70_000 }, () => Math.round(g.normal() * 1000) / 100); // many ties
+    const order = Array.from(argsortDescending(big));
+    const reference = [...big.keys()].sort((a, b) => big[b] - big[a] || a - b);
+    expect(order).toEqual(reference);
   });
 });
 

@@ -24,6 +24,7 @@
 import { COCO, requireNumber, requireNumbers, type CocoAnnotation } from '../coco/coco';
 import { rleIou, type Rle } from '../coco/mask';
 import { ValueError } from '../tensor/errors';
+import { argsortDescending } from '../tensor/sort';
 
 export type IouType = 'bbox' | 'segm' | 'keypoints';
 
@@ -606,7 +607,7 @@ export class COCOeval {
         rank[n] = r;
       }
     }
-    const byScore = sortByScoreDesc(sc);
+    const byScore = argsortDescending(sc);
     const kStart = new Int32Array(K + 1);
     for (let j = 0; j < total; j++) kStart[cat[j] + 1]++;
     for (let k = 0; k < K; k++) kStart[k + 1] += kStart[k];
@@ -872,47 +873,6 @@ function indexPairs(aind: number[], mind: number[]): [number, number][] {
   throw new ValueError(`summarize: ${aind.length} area ranges and ${mind.length} maxDets match the requested labels; numpy cannot broadcast these`);
 }
 
-/**
- * Indices of `score` in descending order, ties in index order (numpy's stable
- * argsort of -score): LSD radix sort, 16 bits a pass, on the float64 bits
- * mapped to an order-reversing unsigned key.
- */
-function sortByScoreDesc(score: Float64Array): Int32Array {
-  const n = score.length;
-  const hi = new Uint32Array(n), lo = new Uint32Array(n);
-  const bits = new Uint32Array(2);
-  const f = new Float64Array(bits.buffer);
-  for (let j = 0; j < n; j++) {
-    f[0] = score[j] === 0 ? 0 : score[j]; // -0 sorts with +0
-    const h = bits[1], l = bits[0];
-    if (h & 0x80000000) {
-      hi[j] = h;
-      lo[j] = l;
-    } else {
-      hi[j] = (h ^ 0x7fffffff) >>> 0;
-      lo[j] = ~l >>> 0;
-    }
-  }
-  let idx = new Int32Array(n), tmp = new Int32Array(n);
-  for (let j = 0; j < n; j++) idx[j] = j;
-  const count = new Int32Array(65537);
-  for (let pass = 0; pass < 4; pass++) {
-    const key = pass < 2 ? lo : hi;
-    const shift = pass % 2 ? 16 : 0;
-    count.fill(0);
-    for (let j = 0; j < n; j++) count[((key[j] >>> shift) & 0xffff) + 1]++;
-    if (n > 0 && count[((key[0] >>> shift) & 0xffff) + 1] === n) continue; // one digit value: order unchanged
-    for (let b = 0; b < 65536; b++) count[b + 1] += count[b];
-    for (let j = 0; j < n; j++) {
-      const x = idx[j];
-      tmp[count[(key[x] >>> shift) & 0xffff]++] = x;
-    }
-    const t = idx;
-    idx = tmp;
-    tmp = t;
-  }
-  return idx;
-}
 
 function uniqueSorted(xs: readonly number[]): number[] {
   return [...new Set(xs)].sort((a, b) => a - b);

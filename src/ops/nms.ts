@@ -14,9 +14,9 @@
 import { expectDType, expectNdim, expectNumber, expectTensor, describe } from '../tensor/check';
 import { allocate, type DType } from '../tensor/dtype';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../tensor/errors';
+import { argsortDescending } from '../tensor/sort';
 import { Tensor } from '../tensor/tensor';
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Normalised arguments of {@link nms}, shared with the WebGPU backend. */
 export interface NmsPlan {
@@ -52,65 +52,11 @@ export function resolveNms(boxes: unknown, scores: unknown, iouThreshold: unknow
 }
 
 /**
- * Indices that sort `scores` in decreasing order, ties in index order, NaN first and
- * -0 equal to +0: torch's `sort(stable=True, descending=True)`. A stable LSD radix sort
- * over the order-preserving bit patterns of the floats.
+ * The order NMS visits boxes in: scores decreasing, ties in index order, NaN first and
+ * -0 equal to +0 (torch's `sort(stable=True, descending=True)`, see {@link argsortDescending}).
  */
 export function nmsSortOrder(scores: Float32Array | Float64Array): Int32Array {
-  const n = scores.length;
-  const f64 = scores instanceof Float64Array;
-  const words = f64 ? 2 : 1;
-  const copy = f64 ? new Float64Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = scores[i];
-    copy[i] = v !== v ? NaN : v === 0 ? 0 : v;
-  }
-  const bits = new Uint32Array(copy.buffer);
-  // Descending keys: invert the ascending order-preserving transform.
-  const keys: Uint32Array[] = [];
-  for (let w = 0; w < words; w++) keys.push(new Uint32Array(n));
-  const hiOff = f64 ? (LITTLE_ENDIAN ? 1 : 0) : 0;
-  const loOff = LITTLE_ENDIAN ? 0 : 1;
-  for (let i = 0; i < n; i++) {
-    const v = copy[i];
-    const hi = bits[i * words + hiOff];
-    if (v !== v) {
-      keys[words - 1][i] = 0;
-      if (f64) keys[0][i] = 0;
-      continue;
-    }
-    const neg = hi >>> 31 === 1;
-    keys[words - 1][i] = neg ? hi : ~(hi | 0x80000000) >>> 0;
-    if (f64) {
-      const lo = bits[i * 2 + loOff];
-      keys[0][i] = neg ? lo : ~lo >>> 0;
-    }
-  }
-  let order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let tmp = new Int32Array(n);
-  const count = new Int32Array(256);
-  for (const key of keys) {
-    for (let shift = 0; shift < 32; shift += 8) {
-      count.fill(0);
-      for (let i = 0; i < n; i++) count[(key[i] >>> shift) & 255]++;
-      if (count[(key[0] >>> shift) & 255] === n) continue;
-      let sum = 0;
-      for (let b = 0; b < 256; b++) {
-        const c = count[b];
-        count[b] = sum;
-        sum += c;
-      }
-      for (let i = 0; i < n; i++) {
-        const o = order[i];
-        tmp[count[(key[o] >>> shift) & 255]++] = o;
-      }
-      const t = order;
-      order = tmp;
-      tmp = t;
-    }
-  }
-  return order;
+  return argsortDescending(scores);
 }
 
 /**

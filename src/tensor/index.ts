@@ -5,4 +5,5 @@ export * from './random';
 export * from './factories';
 export * from './elementwise';
 export * from './reduce';
+export * from './sort';
 export * from './check';
