@@ -9,9 +9,10 @@
  * `--check` also compares each visionops result with the CPU op (max error
  * over max |expected|, which must stay below 1e-4), for new drivers and cards.
  * Each implementation: one untimed warm-up call (shader compilation), then N
- * timed calls (default 3), median reported. Every timed call ends by reading
- * the result back to the host (both implementations), so the time is the full
- * round trip of one op on inputs already on the device. GFLOP/s for the convs
+ * timed calls (default 3), alternating between the row's implementations so
+ * that changing machine load affects both alike; median reported. Every timed
+ * call ends by reading the result back to the host (both implementations), so
+ * the time is the full round trip of one op on inputs already on the device. GFLOP/s for the convs
  * counts 2 per multiply-add of the direct algorithm. On SwiftShader the numbers
  * only rank implementations; real-GPU runs: scripts/gpu/ and bench/GPU.md.
  */
@@ -285,22 +286,42 @@ console.log(`# WebGPU benchmark on ${adapterName} (${RUNS} timed runs, median)\n
 console.log(`| row | implementation | ms | GFLOP/s |${CHECK ? ' rel. error vs CPU |' : ''}\n|---|---|---:|---:|${CHECK ? '---:|' : ''}`);
 for (const row of ROWS) {
   if (FILTER && !row.name.toLowerCase().includes(FILTER.toLowerCase())) continue;
-  for (const impl of row.impls) {
-    const r: Result = { row: row.name, impl: impl.name };
+  const rowResults: Result[] = row.impls.map((impl) => ({ row: row.name, impl: impl.name }));
+  const calls: ((() => Promise<void>) | null)[] = [];
+  const times: number[][] = row.impls.map(() => []);
+  for (const [k, impl] of row.impls.entries()) {
     try {
       const call = await impl.prepare();
       await call();
-      const times: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
+      calls.push(call);
+    } catch (e) {
+      rowResults[k].error = (e as Error).message.split('\n')[0];
+      calls.push(null);
+    }
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, call] of calls.entries()) {
+      if (!call) continue;
+      try {
         const t0 = performance.now();
         await call();
-        times.push(performance.now() - t0);
+        times[k].push(performance.now() - t0);
+      } catch (e) {
+        rowResults[k].error = (e as Error).message.split('\n')[0];
+        calls[k] = null;
       }
-      r.medianMs = median(times);
+    }
+  }
+  for (const [k, impl] of row.impls.entries()) {
+    const r = rowResults[k];
+    if (!r.error) {
+      r.medianMs = median(times[k]);
       if (row.flops) r.gflops = row.flops / (r.medianMs * 1e6);
-      if (CHECK && impl.check) r.relError = await impl.check();
-    } catch (e) {
-      r.error = (e as Error).message.split('\n')[0];
+      try {
+        if (CHECK && impl.check) r.relError = await impl.check();
+      } catch (e) {
+        r.error = (e as Error).message.split('\n')[0];
+      }
     }
     results.push(r);
     const cell = r.error ? `error: ${r.error}` : r.medianMs!.toFixed(1);
