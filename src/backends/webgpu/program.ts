@@ -117,3 +117,33 @@ export class PipelineCache<P> {
     return this.map.size;
   }
 }
+
+/**
+ * Splits `count` rows (of an output plane) into consecutive bands `[r0, r1)`,
+ * each as long as the bindings allow: `bytes(r0, r1)` lists what the band takes
+ * in each split binding and must not shrink as `r1` grows. A one-row band that
+ * does not fit throws {@link unitsPerChunk}'s RangeError about one `what`.
+ */
+export function rowBands(op: string, count: number, bytes: (r0: number, r1: number) => readonly number[], maxBytes: number, what: string): [number, number][] {
+  const fits = (r0: number, r1: number) => Math.max(...bytes(r0, r1)) <= maxBytes;
+  const bands: [number, number][] = [];
+  for (let r0 = 0; r0 < count; ) {
+    unitsPerChunk(op, 1, bytes(r0, r0 + 1), maxBytes, what);
+    // Galloping, then bisecting, calls `bytes` O(log band) times: it may cost O(band) itself.
+    let ok = r0 + 1;
+    let bad = count + 1;
+    for (let step = 1; ok < count && bad > count; step *= 2) {
+      const r1 = Math.min(count, ok + step);
+      if (fits(r0, r1)) ok = r1;
+      else bad = r1;
+    }
+    while (bad - ok > 1) {
+      const mid = Math.floor((ok + bad) / 2);
+      if (fits(r0, mid)) ok = mid;
+      else bad = mid;
+    }
+    bands.push([r0, ok]);
+    r0 = ok;
+  }
+  return bands;
+}

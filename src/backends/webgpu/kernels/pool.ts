@@ -10,28 +10,32 @@ import {
   type AvgPool2dOptions,
   type MaxPool2dOptions,
   type MaxUnpool2dOptions,
-  type PlaneGeometry,
 } from '../../../ops/pool';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_MAIN, params, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, rowBands, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const poolParams = params({
   H: 'u32', W: 'u32', outH: 'u32', outW: 'u32', kH: 'u32', kW: 'u32', sH: 'u32', sW: 'u32',
   pH: 'i32', pW: 'i32', dH: 'u32', dW: 'u32', countIncludePad: 'u32', divisor: 'i32',
-  xShift: 'u32', yShift: 'u32', iShift: 'u32', total: 'u32',
+  oh0: 'u32', bandH: 'u32', ih0: 'u32', xShift: 'u32', yShift: 'u32', iShift: 'u32', total: 'u32',
   // -inf for empty windows; WGSL rejects infinite constants, so it arrives as a uniform.
   negInf: 'f32',
 });
 type PoolValues = Parameters<typeof poolParams.pack>[0];
-type PoolGeometry = Omit<PoolValues, 'xShift' | 'yShift' | 'iShift' | 'total' | 'negInf'>;
+type PoolGeometry = Omit<PoolValues, 'oh0' | 'bandH' | 'ih0' | 'xShift' | 'yShift' | 'iShift' | 'total' | 'negInf'>;
 
+/**
+ * A dispatch computes output rows `[oh0, oh0 + bandH)` of its planes (all rows
+ * when it spans several) with X bound from input row `ih0`, so `base + off`
+ * reads the whole-plane offset `off` and indices stay offsets into the plane.
+ */
 const HEAD = `${FLAT_MAIN}
-  let outPlane = p.outH * p.outW;
-  let pl = e / outPlane;
-  let oh = (e % outPlane) / p.outW;
+  let band = p.bandH * p.outW;
+  let pl = e / band;
+  let oh = p.oh0 + (e % band) / p.outW;
   let ow = e % p.outW;
-  let base = p.xShift + pl * p.H * p.W;`;
+  let base = i32(p.xShift + pl * p.H * p.W) - i32(p.ih0 * p.W);`;
 
 /**
  * Window start moved forward by whole dilation steps into the input, end
@@ -57,7 +61,7 @@ ${HEAD}
   for (var ih = h0; ih < h1; ih += i32(p.dH)) {
     for (var iw = w0; iw < w1; iw += i32(p.dW)) {
       let off = ih * i32(p.W) + iw;
-      let v = X[base + u32(off)];
+      let v = X[u32(base + off)];
       if (v > m || isNan(v)) { m = v; mi = off; }
     }
   }
@@ -87,38 +91,49 @@ ${HEAD}
   if (divisor == 0) { divisor = select((h1 - h0) * (w1 - w0), padH * padW, p.countIncludePad != 0u); }
   var acc = 0.0;
   for (var ih = h0; ih < h1; ih++) {
-    for (var iw = w0; iw < w1; iw++) { acc += X[base + u32(ih * i32(p.W) + iw)]; }
+    for (var iw = w0; iw < w1; iw++) { acc += X[u32(base + ih * i32(p.W) + iw)]; }
   }
   Y[p.yShift + e] = acc / f32(divisor);
 }
 `;
 
-/** Dispatches `code` over chunks of whole planes so that every binding fits. */
-function planeDispatches(
-  b: WebGPUBackend,
-  op: string,
-  code: string,
-  geo: PlaneGeometry,
-  X: GPUTensor,
-  outs: GPUTensor[],
-  values: PoolGeometry,
-): Dispatch[] {
-  const planes = geo.n * geo.c;
-  const inPlane = geo.inH * geo.inW;
-  const outPlane = geo.outH * geo.outW;
+/**
+ * Dispatches `code` over runs of whole planes when a plane fits every binding,
+ * else plane by plane in bands of output rows, each bound with just the input
+ * rows its windows reach.
+ */
+function poolDispatches(b: WebGPUBackend, op: string, code: string, planes: number, X: GPUTensor, outs: GPUTensor[], values: PoolGeometry): Dispatch[] {
+  const { H, W, outH, outW, kH, sH, pH, dH } = values;
+  const inPlane = H * W;
+  const outPlane = outH * outW;
   const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-  const per = unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane');
+  // Input rows [lo, hi) that the windows of output rows [r0, r1) overlap.
+  const inRows = (r0: number, r1: number) => {
+    const lo = Math.max(0, r0 * sH - pH);
+    return [lo, Math.max(lo, Math.min(H, (r1 - 1) * sH - pH + dH * (kH - 1) + 1))];
+  };
+  const bandBytes = (r0: number, r1: number) => {
+    const [lo, hi] = inRows(r0, r1);
+    return [(hi - lo) * W * 4, (r1 - r0) * outW * 4];
+  };
+  const whole = Math.max(inPlane, outPlane) * 4 <= maxBytes;
+  const per = whole ? unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane') : 1;
+  const bands = whole ? [[0, outH]] : rowBands(op, outH, bandBytes, maxBytes, 'output row (with the input rows it reads)');
   const list: Dispatch[] = [];
   for (let p0 = 0; p0 < planes; p0 += per) {
     const pc = Math.min(per, planes - p0);
-    const xs = b.slice(X, p0 * inPlane, pc * inPlane);
-    const os = outs.map((o) => b.slice(o, p0 * outPlane, pc * outPlane));
-    list.push({
-      code,
-      uniforms: poolParams.pack({ ...values, negInf: -Infinity, xShift: xs.shift, yShift: os[0].shift, iShift: os[1]?.shift ?? 0, total: pc * outPlane }),
-      bindings: [xs.slice, ...os.map((o) => o.slice)],
-      workgroups: Math.ceil((pc * outPlane) / 256),
-    });
+    for (const [r0, r1] of bands) {
+      const [lo, hi] = whole ? [0, H] : inRows(r0, r1);
+      const total = pc * (r1 - r0) * outW;
+      const xs = b.slice(X, p0 * inPlane + lo * W, pc * (hi - lo) * W);
+      const os = outs.map((o) => b.slice(o, p0 * outPlane + r0 * outW, total));
+      list.push({
+        code,
+        uniforms: poolParams.pack({ ...values, oh0: r0, bandH: r1 - r0, ih0: lo, negInf: -Infinity, xShift: xs.shift, yShift: os[0].shift, iShift: os[1]?.shift ?? 0, total }),
+        bindings: [xs.slice, ...os.map((o) => o.slice)],
+        workgroups: Math.ceil(total / 256),
+      });
+    }
   }
   return list;
 }
@@ -136,7 +151,7 @@ export async function maxPool2dGPU(b: WebGPUBackend, x: GPUInput, opts: MaxPool2
       H: plan.inH, W: plan.inW, outH: plan.outH, outW: plan.outW, kH: plan.kH, kW: plan.kW, sH: plan.sH, sW: plan.sW,
       pH: plan.pH, pW: plan.pW, dH: plan.dH, dW: plan.dW, countIncludePad: 0, divisor: 0,
     };
-    await b.run(planeDispatches(b, op, maxShader(idx !== null), plan, X, outs, values));
+    await b.run(poolDispatches(b, op, maxShader(idx !== null), plan.n * plan.c, X, outs, values));
     return idx ? { output: out, indices: idx } : out;
   } finally {
     for (const t of temps) t.dispose();
@@ -154,7 +169,7 @@ export async function avgPool2dGPU(b: WebGPUBackend, x: GPUInput, opts: AvgPool2
       H: plan.inH, W: plan.inW, outH: plan.outH, outW: plan.outW, kH: plan.kH, kW: plan.kW, sH: plan.sH, sW: plan.sW,
       pH: plan.pH, pW: plan.pW, dH: 1, dW: 1, countIncludePad: plan.countIncludePad ? 1 : 0, divisor: plan.divisorOverride ?? 0,
     };
-    await b.run(planeDispatches(b, op, avgShader, plan, X, [out], values));
+    await b.run(poolDispatches(b, op, avgShader, plan.n * plan.c, X, [out], values));
     return out;
   } finally {
     for (const t of temps) t.dispose();
