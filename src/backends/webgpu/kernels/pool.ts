@@ -12,7 +12,7 @@ import {
   type MaxUnpool2dOptions,
 } from '../../../ops/pool';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_MAIN, params, rowBands, unitsPerChunk } from '../program';
+import { FLAT_MAIN, params, rowBands, unitsPerChunk, type BufferSlice } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const poolParams = params({
@@ -176,40 +176,69 @@ export async function avgPool2dGPU(b: WebGPUBackend, x: GPUInput, opts: AvgPool2
   }
 }
 
-const unpoolParams = params({ inPlane: 'u32', outPlane: 'u32', xShift: 'u32', iShift: 'u32', wShift: 'u32', yShift: 'u32', total: 'u32' });
+const unpoolParams = params({
+  outPlane: 'u32', inN: 'u32', i0: 'u32', outN: 'u32', o0: 'u32', xShift: 'u32', iShift: 'u32', wShift: 'u32', yShift: 'u32', total: 'u32',
+});
 
 /**
- * Scatter step of maxUnpool2d: for each output position, the largest input
- * ordinal that targets it (atomicMax), so a later duplicate index wins as on
- * the CPU. Out-of-range indices set the error flag instead.
+ * A maxUnpool2d step over input ordinals `[i0, i0 + inN)` of its planes that
+ * sees, of each output plane, only the band `[o0, o0 + outN)` (bound at `o`);
+ * targets outside it are left to the band's own dispatches. The winner buffer
+ * starts at zero, which is right also for a target only ordinal 0 hits.
  */
-const unpoolScatter = `${unpoolParams.wgsl}
+function unpoolShader(bindings: string, body: string): string {
+  return `${unpoolParams.wgsl}
 @group(0) @binding(1) var<storage, read> I: array<i32>;
-@group(0) @binding(2) var<storage, read_write> Win: array<atomic<i32>>;
-@group(0) @binding(3) var<storage, read_write> Err: array<atomic<i32>>;
+${bindings}
 ${FLAT_MAIN}
   let t = I[p.iShift + e];
-  if (t < 0 || t >= i32(p.outPlane)) { atomicMax(&Err[0], 1); return; }
-  let pl = e / p.inPlane;
-  atomicMax(&Win[p.wShift + pl * p.outPlane + u32(t)], i32(e % p.inPlane));
+  let ordinal = i32(p.i0 + e % p.inN);
+  let inBand = t >= i32(p.o0) && t < i32(p.o0 + p.outN);
+  let o = (e / p.inN) * p.outN + u32(t) - p.o0;
+${body}
 }
 `;
+}
 
-/** Gather step: output = the winning input value, or 0. `Win` was filled with -1 first. */
-const unpoolGather = `${unpoolParams.wgsl}
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Win: array<i32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+/**
+ * Scatter step: for each output position, the largest ordinal that targets it
+ * (atomicMax), so a later duplicate index wins as on the CPU. Out-of-range
+ * indices set the error flag instead.
+ */
+const unpoolScatter = unpoolShader(
+  `@group(0) @binding(2) var<storage, read_write> Win: array<atomic<i32>>;
+@group(0) @binding(3) var<storage, read_write> Err: array<atomic<i32>>;`,
+  `  if (t < 0 || t >= i32(p.outPlane)) { atomicMax(&Err[0], 1); return; }
+  if (inBand) { atomicMax(&Win[p.wShift + o], ordinal); }`,
+);
+
+/**
+ * Write step, over the same inputs rather than over the outputs, so that X is
+ * read only where it is bound: each winner stores its value.
+ */
+const unpoolWrite = unpoolShader(
+  `@group(0) @binding(2) var<storage, read> Win: array<i32>;
+@group(0) @binding(3) var<storage, read> X: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`,
+  '  if (inBand && Win[p.wShift + o] == ordinal) { Y[p.yShift + o] = X[p.xShift + e]; }',
+);
+
+const zeroParams = params({ shift: 'u32', total: 'u32' });
+
+/** Float and int zeros share their bits, so one kernel clears both the output and the winners. */
+const zeroShader = `${zeroParams.wgsl}
+@group(0) @binding(1) var<storage, read_write> Out: array<u32>;
 ${FLAT_MAIN}
-  let w = Win[p.wShift + e];
-  let pl = e / p.outPlane;
-  Y[p.yShift + e] = select(0.0, X[p.xShift + pl * p.inPlane + u32(max(w, 0))], w >= 0);
+  Out[p.shift + e] = 0u;
 }
 `;
 
 /**
- * GPU {@link maxUnpool2d}. Index validity is checked on the device and read
- * back (one small download), so a bad index rejects with the CPU op's IndexError.
+ * GPU {@link maxUnpool2d}. Runs of whole planes when a plane fits every
+ * binding; else each output plane in bands, every band fed by all chunks of
+ * its plane's indices, so no binding holds more than a band or a chunk. Index
+ * validity is checked on the device and read back (one small download), so a
+ * bad index rejects with the CPU op's IndexError.
  */
 export async function maxUnpool2dGPU(b: WebGPUBackend, x: GPUInput, indices: GPUInput, opts: MaxUnpool2dOptions): Promise<GPUTensor> {
   const op = 'max_unpool2d';
@@ -223,21 +252,42 @@ export async function maxUnpool2dGPU(b: WebGPUBackend, x: GPUInput, indices: GPU
     const inPlane = plan.inH * plan.inW;
     const outPlane = plan.outH * plan.outW;
     if (planes * outPlane === 0) return out;
-    const win = b.filled([planes * outPlane], -1, op);
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    const maxElems = Math.floor(maxBytes / 4);
+    const whole = Math.max(inPlane, outPlane) <= maxElems;
+    const per = whole ? unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane') : 1;
+    const outStep = whole ? outPlane : maxElems;
+    const inStep = whole ? inPlane : maxElems;
+    const win = b.empty([per * Math.min(outPlane, outStep)], 'int32', op);
     const err = b.filled([1], 0, op);
     temps.push(win, err);
-    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    const per = unitsPerChunk(op, planes, [inPlane * 4, outPlane * 4], maxBytes, 'channel plane');
+    const zero = (s: { slice: BufferSlice; shift: number }, count: number): Dispatch => ({
+      code: zeroShader,
+      uniforms: zeroParams.pack({ shift: s.shift, total: count }),
+      bindings: [s.slice],
+      workgroups: Math.ceil(count / 256),
+    });
     const list: Dispatch[] = [];
     for (let p0 = 0; p0 < planes; p0 += per) {
       const pc = Math.min(per, planes - p0);
-      const is = b.slice(I, p0 * inPlane, pc * inPlane);
-      const ws = b.slice(win, p0 * outPlane, pc * outPlane);
-      const xs = b.slice(X, p0 * inPlane, pc * inPlane);
-      const ys = b.slice(out, p0 * outPlane, pc * outPlane);
-      const base = { inPlane, outPlane, xShift: xs.shift, iShift: is.shift, wShift: ws.shift, yShift: ys.shift };
-      list.push({ code: unpoolScatter, uniforms: unpoolParams.pack({ ...base, total: pc * inPlane }), bindings: [is.slice, ws.slice, b.slice(err).slice], workgroups: Math.ceil((pc * inPlane) / 256) });
-      list.push({ code: unpoolGather, uniforms: unpoolParams.pack({ ...base, total: pc * outPlane }), bindings: [xs.slice, ws.slice, ys.slice], workgroups: Math.ceil((pc * outPlane) / 256) });
+      for (let o0 = 0; o0 < outPlane; o0 += outStep) {
+        const outN = Math.min(outStep, outPlane - o0);
+        const ws = b.slice(win, 0, pc * outN);
+        const ys = b.slice(out, p0 * outPlane + o0, pc * outN);
+        list.push(zero(ws, pc * outN), zero(ys, pc * outN));
+        // Chunks run in order, so a later chunk's winner overwrites an earlier one's, as a later duplicate does on the CPU.
+        for (let i0 = 0; i0 < inPlane; i0 += inStep) {
+          const inN = Math.min(inStep, inPlane - i0);
+          const is = b.slice(I, p0 * inPlane + i0, pc * inN);
+          const xs = b.slice(X, p0 * inPlane + i0, pc * inN);
+          const uniforms = unpoolParams.pack({ outPlane, inN, i0, outN, o0, xShift: xs.shift, iShift: is.shift, wShift: ws.shift, yShift: ys.shift, total: pc * inN });
+          const workgroups = Math.ceil((pc * inN) / 256);
+          list.push(
+            { code: unpoolScatter, uniforms, bindings: [is.slice, ws.slice, b.slice(err).slice], workgroups },
+            { code: unpoolWrite, uniforms, bindings: [is.slice, ws.slice, xs.slice, ys.slice], workgroups },
+          );
+        }
+      }
     }
     await b.run(list);
     const flag = (await err.read()).data[0];
