@@ -3,7 +3,9 @@
  * maxUnpool2d move values without arithmetic, so they must match exactly
  * (values, NaN propagation and indices). avgPool2d sums in the CPU's order in
  * float32; WGSL's f32 division is only accurate to 2.5 ULP, so the tolerance is
- * 1e-6 |y| + 1e-7.
+ * 1e-6 |y| + 1e-7. Cases marked `small` run on a backend with a 1 KiB binding
+ * limit (768 bytes usable: 192 floats), so planes above that run in bands of
+ * output rows (pools) or output bands fed by index chunks (unpool).
  */
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
@@ -22,8 +24,8 @@ beforeAll(async () => {
 const poolCase = fc.record({
   n: fc.integer({ min: 1, max: 2 }),
   c: fc.integer({ min: 1, max: 4 }),
-  h: fc.integer({ min: 1, max: 15 }),
-  w: fc.integer({ min: 1, max: 15 }),
+  h: fc.integer({ min: 1, max: 24 }),
+  w: fc.integer({ min: 1, max: 20 }),
   k: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
   s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
   p: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
@@ -42,7 +44,7 @@ function input(c: PoolCase): Tensor {
 }
 
 function backendFor(c: PoolCase): WebGPUBackend {
-  return c.small && c.h * c.w * 4 <= 1024 - 256 ? tiny : gpu;
+  return c.small ? tiny : gpu;
 }
 
 function sameBits(a: Tensor, b: Tensor, label: string): void {
@@ -138,6 +140,51 @@ await describeGPU('webgpu pooling parity', () => {
     expect(() => maxUnpool2d(x, idx, { kernelSize: 2 })).toThrow(IndexError);
     await expect(gpu.maxUnpool2d(x, idx, { kernelSize: 2 })).rejects.toThrow(IndexError);
     await expect(gpu.maxUnpool2d(x, idx, { kernelSize: 2 })).rejects.toThrow('Found an invalid max index: 99');
+  });
+
+  it('runs planes several times a binding in pieces on a small-binding backend, no binding above the limit', async () => {
+    const b = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
+    const bound: number[] = [];
+    const run = b.run.bind(b);
+    b.run = (list) => {
+      for (const d of list) if ('bindings' in d) bound.push(...d.bindings.map((s) => s.size));
+      return run(list);
+    };
+    // 960 floats a plane, five times the 192 a binding holds.
+    const x = randn([1, 2, 32, 30]);
+    (x.data as Float32Array)[500] = NaN;
+    const mOpts = { kernelSize: [3, 2], stride: [2, 1], padding: [1, 1], dilation: [2, 1], ceilMode: true, returnIndices: true as const };
+    const exp = maxPool2d(x, mOpts);
+    const got = await b.maxPool2d(x, mOpts);
+    sameBits(await got.output.read(), exp.output, 'max values');
+    sameBits(await got.indices.read(), exp.indices, 'max indices');
+    const aOpts = { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false };
+    const y = randn([1, 2, 32, 30]);
+    const avg = await (await b.avgPool2d(y, aOpts)).read();
+    const avgExp = avgPool2d(y, aOpts);
+    avgExp.data.forEach((e, i) => expect(Math.abs(avg.data[i] - e)).toBeLessThanOrEqual(1e-6 * Math.abs(e) + 1e-7));
+    // Unpooled to 64x30: targets repeat 600 ordinals apart, so duplicates meet across index chunks and output bands.
+    const idx = new Tensor(Int32Array.from({ length: x.numel }, (_, i) => ((i % 960) * 13) % 600), x.shape, 'int32');
+    const uOpts = { kernelSize: [2, 1], stride: [2, 1] };
+    sameBits(await (await b.maxUnpool2d(x, idx, uOpts)).read(), maxUnpool2d(x, idx, uOpts), 'unpool');
+    expect(Math.max(...bound)).toBeLessThanOrEqual(1024);
+    const bad = new Tensor(idx.data.slice(), idx.shape, 'int32');
+    bad.data[960 + 700] = -3;
+    bad.data[960 + 900] = 5000;
+    expect(() => maxUnpool2d(x, bad, uOpts)).toThrow('Found an invalid max index: -3');
+    await expect(b.maxUnpool2d(x, bad, uOpts)).rejects.toThrow(IndexError);
+    await expect(b.maxUnpool2d(x, bad, uOpts)).rejects.toThrow('Found an invalid max index: -3');
+  });
+
+  it('refuses with a RangeError naming the limit when one output row and its input rows exceed a binding', async () => {
+    const x = randn([1, 1, 4, 400]);
+    const msg = /^max_pool2d\(\): one output row \(with the input rows it reads\) needs a 3200-byte storage binding, above this device's limit of 768 bytes \(maxStorageBufferBindingSize\)/;
+    await expect(tiny.maxPool2d(x, { kernelSize: 2 })).rejects.toThrow(RangeError);
+    await expect(tiny.maxPool2d(x, { kernelSize: 2 })).rejects.toThrow(msg);
+    await expect(tiny.avgPool2d(x, { kernelSize: [1, 2] })).rejects.toThrow(/^avg_pool2d\(\): one output row .* needs a 1600-byte storage binding/);
+    // maxUnpool2d binds bands and chunks of any length, so it has no such floor.
+    const { output, indices } = maxPool2d(x, { kernelSize: 2, returnIndices: true });
+    sameBits(await (await tiny.maxUnpool2d(output, indices, { kernelSize: 2 })).read(), maxUnpool2d(output, indices, { kernelSize: 2 }), 'wide unpool');
   });
 
   it('falls back to the CPU for adaptive pooling, warning once', async () => {
