@@ -314,16 +314,58 @@ export function nmsFromMask(order: Int32Array, mask: Uint32Array, colBlocks: num
   if (colBlocks * 32 < n || mask.length < n * colBlocks) {
     throw new ShapeError(`nmsFromMask(): a mask of ${n} rows x ${colBlocks} words is needed for ${n} boxes, got ${mask.length} words`);
   }
-  const removed = new Uint32Array(colBlocks);
-  const keep = new Int32Array(n);
-  let kept = 0;
-  for (let i = 0; i < n; i++) {
-    if ((removed[i >>> 5] >>> (i & 31)) & 1) continue;
-    keep[kept++] = order[i];
-    const row = i * colBlocks;
-    for (let w = i >>> 5; w < colBlocks; w++) removed[w] |= mask[row + w];
+  const scan = new NmsMaskScan(order, colBlocks);
+  scan.scan(mask, n, colBlocks, 0);
+  return scan.result();
+}
+
+/**
+ * The greedy pass of {@link nmsFromMask} fed a band of mask rows at a time. Row `i` is
+ * only needed once rows `< i` have been scanned, so a mask computed in chunks of rows
+ * never has to be whole in memory; rows of boxes already suppressed are never read, so
+ * they need not be computed.
+ */
+export class NmsMaskScan {
+  /** Bit `i` is set once box `order[i]` has been suppressed by a kept box. */
+  readonly removed: Uint32Array;
+  private readonly keep: Int32Array;
+  private kept = 0;
+  private row = 0;
+
+  constructor(
+    private readonly order: Int32Array,
+    private readonly colBlocks: number,
+  ) {
+    this.removed = new Uint32Array(colBlocks);
+    this.keep = new Int32Array(order.length);
   }
-  return int32Tensor(keep.slice(0, kept));
+
+  /** The first row not scanned yet whose box is not suppressed (`order.length` when done): where the next band starts. */
+  get next(): number {
+    return this.row;
+  }
+
+  /**
+   * Scans rows `[next, next + rows)`: word `w` of row `next + r` is `band[r * stride + w - firstWord]`,
+   * for `w` from the row's own word `(next + r) >>> 5`, which must be `>= firstWord`.
+   */
+  scan(band: Uint32Array, rows: number, stride: number, firstWord: number): void {
+    const { removed, colBlocks } = this;
+    const end = this.row + rows;
+    for (let i = this.row; i < end; i++) {
+      if ((removed[i >>> 5] >>> (i & 31)) & 1) continue;
+      this.keep[this.kept++] = this.order[i];
+      const base = (i - this.row) * stride - firstWord;
+      for (let w = i >>> 5; w < colBlocks; w++) removed[w] |= band[base + w];
+    }
+    this.row = end;
+    while (this.row < this.order.length && (removed[this.row >>> 5] >>> (this.row & 31)) & 1) this.row++;
+  }
+
+  /** The kept original indices so far, in visiting order. */
+  result(): Tensor {
+    return int32Tensor(this.keep.slice(0, this.kept));
+  }
 }
 
 /** Normalised arguments of {@link batchedNms}. */
