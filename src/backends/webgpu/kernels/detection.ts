@@ -2,9 +2,9 @@
  * Detection ops on the GPU: roiAlign and roiPool (per-roi geometry from the CPU
  * op's exported helpers, sampling on the device), and the IoU suppression mask
  * of NMS (torchvision's CUDA scheme: 32-box blocks, one bit per pair; the greedy
- * pass over the mask runs on the CPU in {@link nmsFromMask}).
+ * pass over the mask runs on the CPU in {@link NmsMaskScan}).
  */
-import { nmsFromMask, nmsSortOrder, resolveNms } from '../../../ops/nms';
+import { NmsMaskScan, nmsSortOrder, resolveNms } from '../../../ops/nms';
 import { resolveRoiAlign, resolveRoiPool, roiAlignGeometry, roiPoolWindows, type RoiAlignOptions, type RoiBoxes, type RoiPoolOptions } from '../../../ops/roi';
 import { Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
@@ -224,35 +224,49 @@ export async function roiPoolGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBox
   return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), 5 * bins, plan);
 }
 
-const nmsParams = params({ n: 'u32', blocks: 'u32', row0: 'u32', total: 'u32', thr: 'f32', mShift: 'u32' });
+// Dispatch: rows [row0, row0 + total / width) of the mask, against the boxes of 32-box column
+// blocks [col0, col0 + width); mask rows are `stride` words apart. Gone holds the words of the
+// suppressed-box bitmap from word goneWord on, as far as the chunk's rows reach.
+const nmsParams = params({
+  n: 'u32', row0: 'u32', col0: 'u32', width: 'u32', stride: 'u32', total: 'u32', thr: 'f32', goneWord: 'u32',
+  rShift: 'u32', cShift: 'u32', mShift: 'u32',
+});
 
 /**
  * One thread per (row i, 32-column block): bit j of the word is set when box i
  * suppresses box j > i (IoU > threshold), with the CPU kernel's operation
- * order and min/max argument order. Boxes are in visiting (score) order.
+ * order and min/max argument order. Boxes are in visiting (score) order. Rows
+ * of boxes already suppressed are never read, so they are not computed.
  */
 const nmsShader = `${nmsParams.wgsl}
-@group(0) @binding(1) var<storage, read> B: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> Mask: array<u32>;
+@group(0) @binding(1) var<storage, read> R: array<vec4f>;
+@group(0) @binding(2) var<storage, read> C: array<vec4f>;
+@group(0) @binding(3) var<storage, read> Gone: array<u32>;
+@group(0) @binding(4) var<storage, read_write> Mask: array<u32>;
 ${FLAT_MAIN}
-  let i = p.row0 + e / p.blocks;
-  let blk = e % p.blocks;
-  let a = B[i];
+  let r = e / p.width;
+  let i = p.row0 + r;
+  if (((Gone[(i >> 5u) - p.goneWord] >> (i & 31u)) & 1u) != 0u) { return; }
+  let blk = p.col0 + e % p.width;
+  let a = R[p.rShift + r];
   let areaA = (a.z - a.x) * (a.w - a.y);
   var bits = 0u;
   let j0 = max(blk * 32u, i + 1u);
   let j1 = min(blk * 32u + 32u, p.n);
   for (var j = j0; j < j1; j++) {
-    let c = B[j];
+    let c = C[p.cShift + j - p.col0 * 32u];
     let w = max(select(a.z, c.z, c.z < a.z) - select(a.x, c.x, a.x < c.x), 0.0);
     let h = max(select(a.w, c.w, c.w < a.w) - select(a.y, c.y, a.y < c.y), 0.0);
     let inter = w * h;
     let areaC = (c.z - c.x) * (c.w - c.y);
     if (inter / (areaA + areaC - inter) > p.thr) { bits |= 1u << (j - blk * 32u); }
   }
-  Mask[p.mShift + e] = bits;
+  Mask[p.mShift + r * p.stride + e % p.width] = bits;
 }
 `;
+
+/** Mask bytes read back at a time: bounds the memory NMS holds on either side. */
+const NMS_CHUNK_BYTES = 16 * 2 ** 20;
 
 /**
  * The largest float32 <= v, so that for every float32 IoU, `iou > v` and
@@ -274,6 +288,12 @@ function floorToFloat32(v: number): number {
  * division (2.5 ulp), so a pair whose IoU lies within a few ulps of the
  * threshold may be decided differently from the CPU; float64 boxes are rounded,
  * and devices that flush denormals treat a threshold below 1.2e-38 in magnitude as 0.
+ *
+ * The mask is computed and read back in chunks of rows (at most a binding or
+ * 16 MiB, or one row), each from its first row's column block on, and scanned
+ * in row order ({@link NmsMaskScan}); a chunk starts at the next box not yet
+ * suppressed, and rows suppressed by earlier chunks are skipped. Within a chunk,
+ * dispatches bind the row boxes, the column boxes and the mask by ranges that fit.
  */
 export async function nmsGPU(b: WebGPUBackend, boxes: GPUInput, scores: GPUInput, iouThreshold: number): Promise<Tensor> {
   const op = 'nms';
@@ -287,28 +307,53 @@ export async function nmsGPU(b: WebGPUBackend, boxes: GPUInput, scores: GPUInput
   const sorted = new Float32Array(4 * n);
   for (let r = 0; r < n; r++) for (let c = 0; c < 4; c++) sorted[4 * r + c] = src[4 * order[r] + c];
   const blocks = Math.ceil(n / 32);
+  const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+  unitsPerChunk(op, 1, [32 * 16], maxBytes, 'column block of 32 boxes');
+  const maxWords = Math.floor(maxBytes / 4);
+  const chunkWords = Math.floor(Math.min(NMS_CHUNK_BYTES, maxBytes) / 4);
+  const thr = floorToFloat32(plan.iouThreshold);
+  const scan = new NmsMaskScan(order, blocks);
   const B = b.upload(new Tensor(sorted, [n, 4], 'float32'));
-  const mask = b.empty([n, blocks], 'int32', op);
   try {
-    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    unitsPerChunk(op, 1, [sorted.byteLength], maxBytes, 'box list');
-    const per = unitsPerChunk(op, n, [blocks * 4], maxBytes, 'mask row');
-    const list: Dispatch[] = [];
-    for (let r0 = 0; r0 < n; r0 += per) {
-      const rc = Math.min(per, n - r0);
-      const ms = b.slice(mask, r0 * blocks, rc * blocks);
-      list.push({
-        code: nmsShader,
-        uniforms: nmsParams.pack({ n, blocks, row0: r0, total: rc * blocks, thr: floorToFloat32(plan.iouThreshold), mShift: ms.shift }),
-        bindings: [b.slice(B).slice, ms.slice],
-        workgroups: Math.ceil((rc * blocks) / 256),
-      });
+    for (let r0 = scan.next; r0 < n; r0 = scan.next) {
+      const col0 = r0 >>> 5;
+      const stride = blocks - col0;
+      const rows = Math.min(n - r0, Math.max(1, Math.floor(chunkWords / stride)));
+      // Column blocks whose boxes fit a binding; then as many rows as the row boxes and the mask range allow.
+      const width = Math.min(stride, Math.floor(maxWords / 128));
+      const band = Math.min(Math.floor(maxWords / 4), 1 + Math.floor((maxWords - width) / stride));
+      const goneBits = new Int32Array(scan.removed.buffer, 4 * col0, ((r0 + rows - 1) >>> 5) + 1 - col0);
+      const gone = b.upload(new Tensor(goneBits, [goneBits.length], 'int32'));
+      const mask = b.empty([rows, stride], 'int32', op);
+      try {
+        const list: Dispatch[] = [];
+        for (let ra = r0; ra < r0 + rows; ra += band) {
+          const rc = Math.min(band, r0 + rows - ra);
+          const rs = b.slice(B, 4 * ra, 4 * rc);
+          for (let c0 = col0; c0 < blocks; c0 += width) {
+            const wc = Math.min(width, blocks - c0);
+            const cs = b.slice(B, 128 * c0, 4 * Math.min(n - 32 * c0, 32 * wc));
+            const ms = b.slice(mask, (ra - r0) * stride + c0 - col0, (rc - 1) * stride + wc);
+            list.push({
+              code: nmsShader,
+              uniforms: nmsParams.pack({
+                n, row0: ra, col0: c0, width: wc, stride, total: rc * wc, thr, goneWord: col0, rShift: rs.shift / 4, cShift: cs.shift / 4, mShift: ms.shift,
+              }),
+              bindings: [rs.slice, cs.slice, b.slice(gone).slice, ms.slice],
+              workgroups: Math.ceil((rc * wc) / 256),
+            });
+          }
+        }
+        await b.run(list);
+        const bits = await mask.read();
+        scan.scan(new Uint32Array(bits.data.buffer, bits.data.byteOffset, bits.numel), rows, stride, col0);
+      } finally {
+        gone.dispose();
+        mask.dispose();
+      }
     }
-    await b.run(list);
-    const bits = await mask.read();
-    return nmsFromMask(order, new Uint32Array(bits.data.buffer, bits.data.byteOffset, bits.numel), blocks);
+    return scan.result();
   } finally {
     B.dispose();
-    mask.dispose();
   }
 }
