@@ -2,14 +2,15 @@
  * pad, softmax / logSoftmax on the GPU: gathers and per-slice reductions,
  * one thread per output element (pad) or per normalised slice (softmax).
  */
-import { resolvePad, type PadOptions } from '../../../ops/pad';
+import { pad, resolvePad, type PadOptions, type PadPlan } from '../../../ops/pad';
 import { resolveSoftmax, type SoftmaxOptions } from '../../../ops/softmax';
 import { shapeSize, Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
 import { FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
-const padParams = params({ ndim: 'u32', total: 'u32', fill: 'u32', xShift: 'u32', yShift: 'u32', outer0: 'u32' });
+// e0: flat output index of the dispatch's first element; x0: flat input index where the bound X slice starts.
+const padParams = params({ ndim: 'u32', total: 'u32', fill: 'u32', xShift: 'u32', yShift: 'u32', e0: 'u32', x0: 'u32' });
 
 /**
  * Source index per dimension, from the output index and (out, in, before,
@@ -35,28 +36,46 @@ fn source(j: i32, size: i32, before: i32, after: i32) -> i32 {
   ${rule[mode]}
 }
 ${FLAT_MAIN}
-  var rest = e;
+  var rest = p.e0 + e;
   var src = 0;
   var stride = 1;
   for (var d = i32(p.ndim) - 1; d >= 0; d--) {
     let outSize = u32(Dims[4 * d]);
     let size = Dims[4 * d + 1];
-    var j = i32(rest % outSize);
+    let j = i32(rest % outSize);
     rest = rest / outSize;
-    if (d == 0) { j += i32(p.outer0); }
     let s = source(j, size, Dims[4 * d + 2], Dims[4 * d + 3]);
     if (s < 0) { Y[p.yShift + e] = bitcast<${elem}>(p.fill); return; }
     src += s * stride;
     stride *= size;
   }
-  Y[p.yShift + e] = X[p.xShift + u32(src) - p.outer0 * u32(stride / Dims[1])];
+  Y[p.yShift + e] = X[p.xShift + u32(src) - p.x0];
 }
 `;
 }
 
 /**
+ * Source index along dimension `d` of each output index (-1: the constant
+ * fill): the CPU op applied to a 1-D range, so the rules are the op's own.
+ */
+function sourceIndices(plan: PadPlan, size: number, d: number): Int32Array {
+  const range = new Tensor(Float64Array.from({ length: size }, (_, i) => i), [1, 1, size], 'float64');
+  const opts: PadOptions = plan.mode === 'constant' ? { value: -1 } : { mode: plan.mode };
+  return Int32Array.from(pad(range, [plan.before[d] ?? 0, plan.after[d] ?? 0], opts).data);
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = shape.map(() => 1);
+  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+/**
  * GPU {@link pad} for float32 and int32 tensors (any rank for `'constant'`).
- * Large tensors are split along the first dimension when it is not padded.
+ * Tensors above a binding are split: `ds` is the outermost dimension whose rows
+ * (the elements after one index of it) fit in output and input; each dispatch
+ * covers, for one index of every dimension before `ds`, a run of indices along
+ * `ds` whose output fits and whose sources along `ds` span input rows that fit.
  */
 export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly number[], options: PadOptions = {}): Promise<GPUTensor> {
   const op = 'pad';
@@ -66,37 +85,67 @@ export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly numbe
   try {
     const X = b.input(op, 'input', x, temps, dtype);
     const out = b.empty(plan.outShape, dtype, op);
-    const total = shapeSize(plan.outShape);
-    if (total === 0) return out;
+    if (shapeSize(plan.outShape) === 0) return out;
     // A 0-d tensor is a 1-element 1-d one here.
     const inShape = X.shape.length === 0 ? [1] : X.shape;
     const outShape = plan.outShape.length === 0 ? [1] : plan.outShape;
     const nd = inShape.length;
     const dims = new Int32Array(4 * nd);
     for (let d = 0; d < nd; d++) dims.set([outShape[d], inShape[d], plan.before[d] ?? 0, plan.after[d] ?? 0], 4 * d);
+    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
+    unitsPerChunk(op, 1, [dims.byteLength], maxBytes, 'table of dimensions');
     const D = b.upload(new Tensor(dims, [dims.length], 'int32'));
     temps.push(D);
     const fillBits = new DataView(new ArrayBuffer(4));
     if (dtype === 'float32') fillBits.setFloat32(0, plan.value, true);
     else fillBits.setInt32(0, plan.value, true);
-    const outRow = total / outShape[0];
-    const inRow = shapeSize(inShape) / inShape[0];
-    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    const split = plan.before[0] === 0 && plan.after[0] === 0 && nd > 1;
-    const per = split ? unitsPerChunk(op, outShape[0], [inRow * 4, outRow * 4], maxBytes, 'row of the first dimension') : outShape[0];
-    if (!split) unitsPerChunk(op, 1, [shapeSize(inShape) * 4, total * 4], maxBytes, 'tensor');
+    const maxFloats = Math.floor(maxBytes / 4);
+    const outStride = stridesOf(outShape);
+    const inStride = stridesOf(inShape);
+    let ds = 0;
+    while (outStride[ds] > maxFloats || inStride[ds] > maxFloats) ds++;
+    const maps = inShape.slice(0, ds + 1).map((size, d) => sourceIndices(plan, size, d));
+    // Runs [a, r) along ds and the source rows [lo, hi] they read (lo > hi: all fill).
+    const runs: { a: number; r: number; lo: number; hi: number }[] = [];
+    for (let a = 0; a < outShape[ds]; ) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      let r = a;
+      for (; r < outShape[ds] && (r - a + 1) * outStride[ds] <= maxFloats; r++) {
+        const s = maps[ds][r];
+        if (s < 0) continue;
+        if ((Math.max(hi, s) - Math.min(lo, s) + 1) * inStride[ds] > maxFloats) break;
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, s);
+      }
+      runs.push({ a, r, lo, hi });
+      a = r;
+    }
     const code = padShader(plan.mode, dtype === 'float32' ? 'f32' : 'i32');
     const list: Dispatch[] = [];
-    for (let r0 = 0; r0 < outShape[0]; r0 += per) {
-      const rc = Math.min(per, outShape[0] - r0);
-      const xs = split ? b.slice(X, r0 * inRow, rc * inRow) : b.slice(X);
-      const ys = b.slice(out, r0 * outRow, rc * outRow);
-      list.push({
-        code,
-        uniforms: padParams.pack({ ndim: nd, total: rc * outRow, fill: fillBits.getUint32(0, true), xShift: xs.shift, yShift: ys.shift, outer0: r0 }),
-        bindings: [xs.slice, b.slice(D).slice, ys.slice],
-        workgroups: Math.ceil((rc * outRow) / 256),
-      });
+    const prefixes = shapeSize(outShape.slice(0, ds));
+    for (let q = 0; q < prefixes; q++) {
+      // Flat input index of the source of output index q over the dims before ds (-1: the fill).
+      let src = 0;
+      for (let d = ds - 1, rest = q; d >= 0 && src >= 0; d--) {
+        const s = maps[d][rest % outShape[d]];
+        rest = Math.floor(rest / outShape[d]);
+        src = s < 0 ? -1 : src + s * inStride[d];
+      }
+      for (const { a, r, lo, hi } of runs) {
+        const e0 = (q * outShape[ds] + a) * outStride[ds];
+        const reads = src >= 0 && lo <= hi;
+        const x0 = reads ? src + lo * inStride[ds] : 0;
+        // A chunk of fill only reads nothing, but X must still be bound.
+        const xs = b.slice(X, x0, reads ? (hi - lo + 1) * inStride[ds] : 0);
+        const ys = b.slice(out, e0, (r - a) * outStride[ds]);
+        list.push({
+          code,
+          uniforms: padParams.pack({ ndim: nd, total: (r - a) * outStride[ds], fill: fillBits.getUint32(0, true), xShift: xs.shift, yShift: ys.shift, e0, x0 }),
+          bindings: [xs.slice, b.slice(D).slice, ys.slice],
+          workgroups: Math.ceil(((r - a) * outStride[ds]) / 256),
+        });
+      }
     }
     await b.run(list);
     return out;
