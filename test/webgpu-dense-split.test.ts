@@ -1,12 +1,16 @@
 /**
- * GPU pad on tensors several times a storage binding: the `tiny` backend's
- * 1 KiB bindings hold 192 floats once the offset alignment (256 bytes on
- * SwiftShader) is set aside, so these cases only run by splitting. pad is a
- * gather, so exact.
+ * GPU pad and softmax on tensors several times a storage binding: the `tiny`
+ * backend's 1 KiB bindings hold 192 floats once the offset alignment (256 bytes
+ * on SwiftShader) is set aside, so these cases only run by splitting. pad is a
+ * gather, so exact. The split softmax carries the max and the sum from piece to
+ * piece in the single-pass kernel's order, so it must equal the default
+ * backend's single-pass result bit for bit, and the CPU within the single-pass
+ * tolerances: 1e-5 |y| + 1e-6, logSoftmax 1e-5 (1 + |y|).
  */
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
 import { pad, type PadMode, type PadOptions } from '../src/ops/pad';
+import { logSoftmax, softmax } from '../src/ops/softmax';
 import { Generator, randn, Tensor } from '../src/tensor';
 import type { WebGPUBackend } from '../src/backends/webgpu';
 import { describeGPU, testBackend } from './helpers/webgpu';
@@ -93,5 +97,72 @@ await describeGPU('webgpu pad split', () => {
     ];
     for (const [shape, pads, opts] of cases) await padMatches(randn(shape), pads, opts, JSON.stringify([shape, pads, opts]));
     await padMatches(scaledRandn([9, 8, 7], 100).to('int32'), [2, -3, -1, 4, 5, 1], { value: -9 }, 'int32');
+  });
+});
+
+await describeGPU('webgpu softmax split', () => {
+  /** The CPU result within the tolerance, and the default backend's result exactly. */
+  async function softmaxMatches(x: Tensor, dim: number, log: boolean, label: string): Promise<void> {
+    const exp = (log ? logSoftmax : softmax)(x, { dim });
+    const call = (b: WebGPUBackend) => (log ? b.logSoftmax(x, { dim }) : b.softmax(x, { dim })).then((t) => t.read());
+    const got = await call(tiny);
+    expect(Array.from(got.data), label).toEqual(Array.from((await call(gpu)).data));
+    const tol = (e: number) => (log ? (Number.isFinite(e) ? 1e-5 * (1 + Math.abs(e)) : 0) : 1e-5 * Math.abs(e) + 1e-6);
+    for (let i = 0; i < exp.numel; i++) {
+      const e = exp.data[i];
+      const g = got.data[i];
+      if (g !== e && (Number.isNaN(e) ? !Number.isNaN(g) : !(Math.abs(g - e) <= tol(e)))) expect.fail(`${label} at ${i}: ${g} vs ${e}`);
+    }
+  }
+
+  /**
+   * Scaled normal values with NaN, -inf or a slice of -inf at seeded positions. No +inf: the
+   * single-pass kernel does not give the CPU's NaN slice for it on SwiftShader (WGSL leaves inf arithmetic to the implementation).
+   */
+  function input(shape: number[], dim: number, special: string, seed: number): Tensor {
+    const g = new Generator(seed);
+    const x = scaledRandn(shape, 4, g);
+    const d = x.data as Float32Array;
+    const at = () => Math.floor(g.random() * d.length);
+    if (special === 'nan') d[at()] = NaN;
+    if (special === 'neginf') for (let k = 0; k < 5; k++) d[at()] = -Infinity;
+    if (special === 'slice') {
+      // Every element of the slice through one position along `dim`.
+      const inner = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+      const p = at();
+      const base = p - (Math.floor(p / inner) % shape[dim]) * inner;
+      for (let k = 0; k < shape[dim]; k++) d[base + k * inner] = -Infinity;
+    }
+    return x;
+  }
+
+  it('softmax and logSoftmax along any dim match the single-pass kernel and the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }).chain((rank) => fc.tuple(dimsOf(rank), fc.integer({ min: 0, max: rank - 1 }))),
+        fc.boolean(),
+        fc.constantFrom('none', 'nan', 'neginf', 'slice'),
+        fc.integer({ min: 1, max: 1e9 }),
+        async ([shape, dim], log, special, seed) => {
+          await softmaxMatches(input(shape, dim, special, seed), dim, log, JSON.stringify({ shape, dim, log, special, seed }));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('splits a normalised dim longer than a binding and trailing dims longer than one', async () => {
+    const cases: [number[], number][] = [
+      [[3, 500], 1],
+      [[450, 2], 0],
+      [[2, 3, 300], 1],
+      [[5, 250], 0],
+      [[2, 7, 3, 70], 1],
+    ];
+    for (const [shape, dim] of cases) {
+      for (const log of [false, true]) {
+        for (const special of ['none', 'nan', 'slice']) await softmaxMatches(input(shape, dim, special, 11), dim, log, JSON.stringify({ shape, dim, log, special }));
+      }
+    }
   });
 });

@@ -157,56 +157,144 @@ export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly numbe
 const softmaxParams = params({ size: 'u32', inner: 'u32', total: 'u32', xShift: 'u32', yShift: 'u32', negInf: 'f32' });
 
 /**
- * One thread per slice (outer, inner): max (NaN wins, tested on the bits),
- * then the sum of exp(x - max) in float32, then the outputs.
+ * The per-element steps of softmax, shared by the single-pass and the split
+ * kernels so that both compute the same values in the same order: `m` the
+ * running max (NaN wins, tested on the bits), `s` the float32 sum of
+ * exp(x - m), `ls` its log.
  */
+const IS_NAN = 'fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }';
+const maxStep = (v: string) => `let v = ${v}; if (v > m || isNan(v)) { m = v; }`;
+const sumStep = (v: string) => `s += exp(${v} - m);`;
+const output = (log: boolean, v: string) => (log ? `${v} - m - ls` : `exp(${v} - m) / s`);
+
+/** One thread per slice (outer, inner): max, then the sum, then the outputs. */
 function softmaxShader(log: boolean): string {
+  const x = (k: string) => `X[p.xShift + ${k}]`;
   return `${softmaxParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+${IS_NAN}
 ${FLAT_MAIN}
   let base = (e / p.inner) * p.size * p.inner + e % p.inner;
   var m = p.negInf;
-  for (var i = 0u; i < p.size; i++) {
-    let v = X[p.xShift + base + i * p.inner];
-    if (v > m || isNan(v)) { m = v; }
-  }
+  for (var i = 0u; i < p.size; i++) { ${maxStep(x('base + i * p.inner'))} }
   var s = 0.0;
-  for (var i = 0u; i < p.size; i++) { s += exp(X[p.xShift + base + i * p.inner] - m); }
+  for (var i = 0u; i < p.size; i++) { ${sumStep(x('base + i * p.inner'))} }
   ${log ? 'let ls = log(s);' : ''}
   for (var i = 0u; i < p.size; i++) {
     let k = base + i * p.inner;
-    ${log ? 'Y[p.yShift + k] = X[p.xShift + k] - m - ls;' : 'Y[p.yShift + k] = exp(X[p.xShift + k] - m) / s;'}
+    Y[p.yShift + k] = ${output(log, x('k'))};
   }
 }
 `;
 }
 
-/** GPU {@link softmax} / {@link logSoftmax} (float32; the `dtype` option may only be float32). */
+// A piece: `rows` rows along the normalised dim, `inner` apart, of `total` adjacent slices;
+// `first` when its rows start at 0 (the running values start afresh).
+const pieceParams = params({
+  rows: 'u32', inner: 'u32', total: 'u32', first: 'u32', xShift: 'u32', yShift: 'u32', mShift: 'u32', sShift: 'u32', negInf: 'f32',
+});
+
+type SoftmaxPass = 'max' | 'sum' | 'out';
+/** How many of X, M, S, Y (in that order) a pass binds. */
+const PASS_BINDINGS: Record<SoftmaxPass, number> = { max: 2, sum: 3, out: 4 };
+
+/**
+ * One pass of the split softmax over one piece, one thread per slice: the
+ * running max M and sum S of each slice are carried from piece to piece in
+ * scratch buffers, pieces running in order along the normalised dim.
+ */
+function softmaxPieceShader(pass: SoftmaxPass, log: boolean): string {
+  const x = 'X[p.xShift + r * p.inner + e]';
+  const loop = (step: string) => `for (var r = 0u; r < p.rows; r++) { ${step} }`;
+  const body: Record<SoftmaxPass, string> = {
+    max: `var m = p.negInf;
+  if (p.first == 0u) { m = M[p.mShift + e]; }
+  ${loop(maxStep(x))}
+  M[p.mShift + e] = m;`,
+    sum: `let m = M[p.mShift + e];
+  var s = 0.0;
+  if (p.first == 0u) { s = S[p.sShift + e]; }
+  ${loop(sumStep(x))}
+  S[p.sShift + e] = s;`,
+    out: `let m = M[p.mShift + e];
+  let s = S[p.sShift + e];
+  ${log ? 'let ls = log(s);' : ''}
+  ${loop(`Y[p.yShift + r * p.inner + e] = ${output(log, x)};`)}`,
+  };
+  const written = { max: 'M', sum: 'S', out: 'Y' }[pass];
+  const bound = ['X', 'M', 'S', 'Y'].slice(0, PASS_BINDINGS[pass]);
+  return `${pieceParams.wgsl}
+${bound.map((v, i) => `@group(0) @binding(${i + 1}) var<storage, ${v === written ? 'read_write' : 'read'}> ${v}: array<f32>;`).join('\n')}
+${IS_NAN}
+${FLAT_MAIN}
+  ${body[pass]}
+}
+`;
+}
+
+/**
+ * GPU {@link softmax} / {@link logSoftmax} (float32; the `dtype` option may only be float32).
+ * Blocks (the normalised dim and those after it) that fit a binding run in one pass,
+ * split over the leading dims; larger ones run in three passes (max, sum, outputs)
+ * over pieces of a block: runs of its rows, or parts of one row when a row does not fit.
+ */
 export async function softmaxGPU(b: WebGPUBackend, op: 'softmax' | 'logSoftmax', x: GPUInput, options: SoftmaxOptions): Promise<GPUTensor> {
   const plan = resolveSoftmax(op, x.shape, x instanceof Tensor ? x.dtype : x.dtype, options);
+  const { outer, size, inner } = plan;
+  const log = op === 'logSoftmax';
   const temps: GPUTensor[] = [];
   try {
     const X = b.input(op, 'input', x, temps);
     const out = b.empty(plan.outShape, 'float32', op);
-    const slices = plan.outer * plan.inner;
-    const block = plan.size * plan.inner;
-    if (slices * plan.size === 0) return out;
-    const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
-    const per = unitsPerChunk(op, plan.outer, [block * 4], maxBytes, 'block of the leading dimensions');
-    const code = softmaxShader(op === 'logSoftmax');
+    const block = size * inner;
+    if (outer * block === 0) return out;
+    const maxFloats = Math.floor((b.limits.maxBindingBytes - b.limits.offsetAlignment) / 4);
     const list: Dispatch[] = [];
-    for (let o0 = 0; o0 < plan.outer; o0 += per) {
-      const oc = Math.min(per, plan.outer - o0);
-      const xs = b.slice(X, o0 * block, oc * block);
-      const ys = b.slice(out, o0 * block, oc * block);
-      list.push({
-        code,
-        uniforms: softmaxParams.pack({ size: plan.size, inner: plan.inner, total: oc * plan.inner, xShift: xs.shift, yShift: ys.shift, negInf: -Infinity }),
-        bindings: [xs.slice, ys.slice],
-        workgroups: Math.ceil((oc * plan.inner) / 256),
-      });
+    if (block <= maxFloats) {
+      const code = softmaxShader(log);
+      const per = Math.floor(maxFloats / block);
+      for (let o0 = 0; o0 < outer; o0 += per) {
+        const oc = Math.min(per, outer - o0);
+        const xs = b.slice(X, o0 * block, oc * block);
+        const ys = b.slice(out, o0 * block, oc * block);
+        list.push({
+          code,
+          uniforms: softmaxParams.pack({ size, inner, total: oc * inner, xShift: xs.shift, yShift: ys.shift, negInf: -Infinity }),
+          bindings: [xs.slice, ys.slice],
+          workgroups: Math.ceil((oc * inner) / 256),
+        });
+      }
+    } else {
+      const M = b.empty([outer * inner], 'float32', op);
+      const S = b.empty([outer * inner], 'float32', op);
+      temps.push(M, S);
+      const rows = Math.max(1, Math.floor(maxFloats / inner));
+      const cols = Math.min(inner, maxFloats);
+      const codes = { max: softmaxPieceShader('max', log), sum: softmaxPieceShader('sum', log), out: softmaxPieceShader('out', log) };
+      for (let o = 0; o < outer; o++) {
+        for (let i0 = 0; i0 < inner; i0 += cols) {
+          const ic = Math.min(cols, inner - i0);
+          const ms = b.slice(M, o * inner + i0, ic);
+          const ss = b.slice(S, o * inner + i0, ic);
+          for (const pass of ['max', 'sum', 'out'] as const) {
+            for (let k0 = 0; k0 < size; k0 += rows) {
+              const kc = Math.min(rows, size - k0);
+              const start = (o * size + k0) * inner + i0;
+              const xs = b.slice(X, start, (kc - 1) * inner + ic);
+              const ys = b.slice(out, start, (kc - 1) * inner + ic);
+              list.push({
+                code: codes[pass],
+                uniforms: pieceParams.pack({
+                  rows: kc, inner, total: ic, first: k0 === 0 ? 1 : 0, xShift: xs.shift, yShift: ys.shift, mShift: ms.shift, sShift: ss.shift, negInf: -Infinity,
+                }),
+                bindings: [xs.slice, ms.slice, ss.slice, ys.slice].slice(0, PASS_BINDINGS[pass]),
+                workgroups: Math.ceil(ic / 256),
+              });
+            }
+          }
+        }
+      }
     }
     await b.run(list);
     return out;
