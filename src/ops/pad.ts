@@ -129,8 +129,12 @@ export function resolvePad(xShape: readonly number[], dtype: DType, pads: readon
   return plan;
 }
 
-/** Source index along one dim for each output index, or -1 for the constant fill. */
-function indexMap(mode: PadMode, size: number, before: number, after: number): Int32Array {
+/**
+ * Source index along one dim for each output index, or -1 for the constant
+ * fill (`size` input elements, `before`/`after` pads of that dim). The WebGPU
+ * pad plans its splits with it.
+ */
+export function padIndexMap(mode: PadMode, size: number, before: number, after: number): Int32Array {
   const outSize = size + before + after;
   const map = new Int32Array(outSize);
   const keptStart = Math.max(-before, 0);
@@ -175,7 +179,7 @@ export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}
     out[0] = src[0];
     return new Tensor(out, outShape, x.dtype);
   }
-  const maps = x.shape.map((size, d) => indexMap(mode, size, before[d], plan.after[d]));
+  const maps = x.shape.map((size, d) => padIndexMap(mode, size, before[d], plan.after[d]));
   const inStrides = new Array<number>(nd);
   for (let d = nd - 1, s = 1; d >= 0; d--) {
     inStrides[d] = s;

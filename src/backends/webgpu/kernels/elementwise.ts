@@ -2,7 +2,7 @@
  * pad, softmax / logSoftmax on the GPU: gathers and per-slice reductions,
  * one thread per output element (pad) or per normalised slice (softmax).
  */
-import { pad, resolvePad, type PadOptions, type PadPlan } from '../../../ops/pad';
+import { padIndexMap, resolvePad, type PadOptions } from '../../../ops/pad';
 import { resolveSoftmax, type SoftmaxOptions } from '../../../ops/softmax';
 import { shapeSize, Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
@@ -54,16 +54,6 @@ ${FLAT_MAIN}
 `;
 }
 
-/**
- * Source index along dimension `d` of each output index (-1: the constant
- * fill): the CPU op applied to a 1-D range, so the rules are the op's own.
- */
-function sourceIndices(plan: PadPlan, size: number, d: number): Int32Array {
-  const range = new Tensor(Float64Array.from({ length: size }, (_, i) => i), [1, 1, size], 'float64');
-  const opts: PadOptions = plan.mode === 'constant' ? { value: -1 } : { mode: plan.mode };
-  return Int32Array.from(pad(range, [plan.before[d] ?? 0, plan.after[d] ?? 0], opts).data);
-}
-
 function stridesOf(shape: readonly number[]): number[] {
   const s = shape.map(() => 1);
   for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
@@ -104,7 +94,7 @@ export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly numbe
     const inStride = stridesOf(inShape);
     let ds = 0;
     while (outStride[ds] > maxFloats || inStride[ds] > maxFloats) ds++;
-    const maps = inShape.slice(0, ds + 1).map((size, d) => sourceIndices(plan, size, d));
+    const maps = inShape.slice(0, ds + 1).map((size, d) => padIndexMap(plan.mode, size, plan.before[d] ?? 0, plan.after[d] ?? 0));
     // Runs [a, r) along ds and the source rows [lo, hi] they read (lo > hi: all fill).
     const runs: { a: number; r: number; lo: number; hi: number }[] = [];
     for (let a = 0; a < outShape[ds]; ) {
