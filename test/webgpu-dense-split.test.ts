@@ -116,8 +116,8 @@ await describeGPU('webgpu softmax split', () => {
   }
 
   /**
-   * Scaled normal values with NaN, -inf or a slice of -inf at seeded positions. No +inf: the
-   * single-pass kernel does not give the CPU's NaN slice for it on SwiftShader (WGSL leaves inf arithmetic to the implementation).
+   * Scaled normal values with NaN, +inf, -inf or a slice of -inf at seeded positions
+   * (an infinite max makes a slice NaN on the CPU; WGSL leaves inf arithmetic to the implementation).
    */
   function input(shape: number[], dim: number, special: string, seed: number): Tensor {
     const g = new Generator(seed);
@@ -126,6 +126,7 @@ await describeGPU('webgpu softmax split', () => {
     const at = () => Math.floor(g.random() * d.length);
     if (special === 'nan') d[at()] = NaN;
     if (special === 'neginf') for (let k = 0; k < 5; k++) d[at()] = -Infinity;
+    if (special === 'posinf') d[at()] = Infinity;
     if (special === 'slice') {
       // Every element of the slice through one position along `dim`.
       const inner = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
@@ -141,7 +142,7 @@ await describeGPU('webgpu softmax split', () => {
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }).chain((rank) => fc.tuple(dimsOf(rank), fc.integer({ min: 0, max: rank - 1 }))),
         fc.boolean(),
-        fc.constantFrom('none', 'nan', 'neginf', 'slice'),
+        fc.constantFrom('none', 'nan', 'neginf', 'posinf', 'slice'),
         fc.integer({ min: 1, max: 1e9 }),
         async ([shape, dim], log, special, seed) => {
           await softmaxMatches(input(shape, dim, special, seed), dim, log, JSON.stringify({ shape, dim, log, special, seed }));
@@ -161,7 +162,7 @@ await describeGPU('webgpu softmax split', () => {
     ];
     for (const [shape, dim] of cases) {
       for (const log of [false, true]) {
-        for (const special of ['none', 'nan', 'slice']) await softmaxMatches(input(shape, dim, special, 11), dim, log, JSON.stringify({ shape, dim, log, special }));
+        for (const special of ['none', 'nan', 'posinf', 'slice']) await softmaxMatches(input(shape, dim, special, 11), dim, log, JSON.stringify({ shape, dim, log, special }));
       }
     }
   });

@@ -152,10 +152,18 @@ const softmaxParams = params({ size: 'u32', inner: 'u32', total: 'u32', xShift: 
  * running max (NaN wins, tested on the bits), `s` the float32 sum of
  * exp(x - m), `ls` its log.
  */
-const IS_NAN = 'fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }';
+const IS_NAN = `fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn isInf(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u; }`;
 const maxStep = (v: string) => `let v = ${v}; if (v > m || isNan(v)) { m = v; }`;
 const sumStep = (v: string) => `s += exp(${v} - m);`;
-const output = (log: boolean, v: string) => (log ? `${v} - m - ls` : `exp(${v} - m) / s`);
+/**
+ * An infinite max makes the whole slice NaN on the CPU (inf - inf in the sum);
+ * WGSL leaves inf arithmetic to the implementation (SwiftShader gives 0 for
+ * the finite entries), so it is spelt out. The NaN is built at run time from
+ * `p.negInf`'s bits: a NaN constant is a shader error.
+ */
+const output = (log: boolean, v: string) =>
+  `select(${log ? `${v} - m - ls` : `exp(${v} - m) / s`}, bitcast<f32>(bitcast<u32>(p.negInf) | 0x7fc00000u), isInf(m))`;
 
 /** One thread per slice (outer, inner): max, then the sum, then the outputs. */
 function softmaxShader(log: boolean): string {
