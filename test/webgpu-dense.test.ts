@@ -16,7 +16,7 @@ import { pad } from '../src/ops/pad';
 import { logSoftmax, softmax } from '../src/ops/softmax';
 import { randn, Tensor, tensor } from '../src/tensor';
 import type { WebGPUBackend } from '../src/backends/webgpu';
-import { describeGPU, testBackend } from './helpers/webgpu';
+import { describeGPU, recordBindingSizes, testBackend } from './helpers/webgpu';
 
 const EPS = 2 ** -23;
 let gpu: WebGPUBackend;
@@ -91,12 +91,7 @@ await describeGPU('webgpu interpolate parity', () => {
 
   it('runs planes several times a binding in row bands and column blocks on a small-binding backend, no binding above the limit', async () => {
     const b = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
-    const bound: number[] = [];
-    const run = b.run.bind(b);
-    b.run = (list) => {
-      for (const d of list) if ('bindings' in d) bound.push(...d.bindings.map((s) => s.size));
-      return run(list);
-    };
+    const bound = recordBindingSizes(b);
     // Up: 2250-float output planes, bicubic horizontal taps of 1600 bytes. Down: 1200-float input planes.
     // 1-D: a 150-wide row whose taps (2400 bytes) need column blocks.
     const cases = [

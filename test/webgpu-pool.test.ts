@@ -12,7 +12,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { avgPool2d, maxPool2d, maxUnpool2d, resolveMaxPool2d, adaptiveAvgPool2d } from '../src/ops/pool';
 import { IndexError, randn, Tensor } from '../src/tensor';
 import type { WebGPUBackend } from '../src/backends/webgpu';
-import { describeGPU, testBackend } from './helpers/webgpu';
+import { describeGPU, recordBindingSizes, testBackend } from './helpers/webgpu';
 
 let gpu: WebGPUBackend;
 let tiny: WebGPUBackend;
@@ -144,12 +144,7 @@ await describeGPU('webgpu pooling parity', () => {
 
   it('runs planes several times a binding in pieces on a small-binding backend, no binding above the limit', async () => {
     const b = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
-    const bound: number[] = [];
-    const run = b.run.bind(b);
-    b.run = (list) => {
-      for (const d of list) if ('bindings' in d) bound.push(...d.bindings.map((s) => s.size));
-      return run(list);
-    };
+    const bound = recordBindingSizes(b);
     // 960 floats a plane, five times the 192 a binding holds.
     const x = randn([1, 2, 32, 30]);
     (x.data as Float32Array)[500] = NaN;

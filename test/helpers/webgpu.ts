@@ -69,3 +69,14 @@ export async function describeGPU(name: string, body: () => void): Promise<void>
     describe.skip(`${name} [skipped: WebGPU unavailable: ${env.reason}]`, body);
   }
 }
+
+/** Records the size of every storage binding `b`'s dispatches use, for tests that check splitting stays under the limit. */
+export function recordBindingSizes(b: WebGPUBackend): number[] {
+  const sizes: number[] = [];
+  const run = b.run.bind(b);
+  b.run = (list) => {
+    for (const d of list) if ('bindings' in d) sizes.push(...d.bindings.map((s) => s.size));
+    return run(list);
+  };
+  return sizes;
+}
