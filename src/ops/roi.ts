@@ -95,7 +95,7 @@ export interface PsRoiAlignPlan extends RoiPlan {
   samplingRatio: number;
 }
 
-type Rounder = (v: number) => number;
+export type Rounder = (v: number) => number;
 const identity: Rounder = (v) => v;
 const FLT_MAX = 3.4028234663852886e38;
 /** Largest rounded coordinate the pooling ops accept (they hold coordinates in C `int`). */
@@ -266,15 +266,30 @@ export function roiAlignGeometry(plan: RoiPlan, k: number, samplingRatio: number
 }
 
 /**
+ * The sampling geometry of roi `k` for roi_align, or null when it has no
+ * samples (its output is 0); rejects what torchvision rejects. Exported for
+ * the WebGPU backend.
+ */
+export function roiAlignSamples(plan: RoiAlignPlan, k: number): { y: RoiAxis; x: RoiAxis } | null {
+  const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
+  if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
+    // torchvision sizes its pre_calc vector with this negative product.
+    throw new ValueError(`roi_align(): cannot create std::vector larger than max_size() (roi ${k} has ${y.grid} x ${x.grid} samples per bin)`);
+  }
+  return y.grid <= 0 || x.grid <= 0 ? null : { y, x };
+}
+
+/**
  * Sparse per-bin interpolation weights along one axis: bin `p` touches
  * `idx[binStart[p] .. binStart[p+1])` with weights `w[...]` (the sum over its
  * samples of the bilinear weight each gives that row/column). Bilinear
  * weights factor into a y part and an x part, and a sample is dropped when
  * either coordinate is out of range, so a bin's mean is
  * `sum_r sum_c wy[r] * wx[c] * input[r, c] / count`, which costs
- * O(grid * pooled) per axis to build however large the roi.
+ * O(grid * pooled) per axis to build however large the roi. Exported for the
+ * WebGPU backend, whose roi_align kernel runs over the same weights.
  */
-class AxisWeights {
+export class AxisWeights {
   readonly idx: Int32Array;
   readonly w: Float64Array;
   readonly binStart: Int32Array;
@@ -391,13 +406,10 @@ function roiAlignKernel(plan: RoiAlignPlan, input: Float32Array | Float64Array, 
   for (let k0 = 0; k0 < numRois; k0 += chunk) {
     let slots = 0;
     for (let k = k0; k < Math.min(k0 + chunk, numRois); k++) {
-      const { y, x } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
-      if (plan.aligned && y.grid * x.grid < 0 && plan.samplingRatio <= 0) {
-        // torchvision sizes its pre_calc vector with this negative product.
-        throw new ValueError(`roi_align(): cannot create std::vector larger than max_size() (roi ${k} has ${y.grid} x ${x.grid} samples per bin)`);
-      }
+      const samples = roiAlignSamples(plan, k);
       // No samples: the output stays 0.
-      if (y.grid <= 0 || x.grid <= 0) continue;
+      if (!samples) continue;
+      const { y, x } = samples;
       const s = slots++;
       roiOf[s] = k;
       ay.fill(y, q, s);
