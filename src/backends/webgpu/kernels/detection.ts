@@ -5,7 +5,7 @@
  * pass over the mask runs on the CPU in {@link NmsMaskScan}).
  */
 import { NmsMaskScan, nmsSortOrder, resolveNms } from '../../../ops/nms';
-import { resolveRoiAlign, resolveRoiPool, roiAlignGeometry, roiPoolWindows, type RoiAlignOptions, type RoiBoxes, type RoiPoolOptions } from '../../../ops/roi';
+import { AxisWeights, resolveRoiAlign, resolveRoiPool, roiAlignSamples, roiPoolWindows, type RoiAlignOptions, type RoiBoxes, type RoiPoolOptions } from '../../../ops/roi';
 import { Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
 import { FLAT_MAIN, params, unitsPerChunk } from '../program';
@@ -19,10 +19,11 @@ async function cpuBoxes(boxes: GPURoiBoxes): Promise<RoiBoxes> {
 }
 
 // C is the channel stride of the feature map and the output, CB the channels of the bound block; the
-// binding X starts at channel c0 of image img0 and holds images [img0, img0 + nImg); the table T and Y start at roi k0.
+// binding X starts at channel c0 of image img0 and holds images [img0, img0 + nImg); the table T and Y start
+// at roi k0; roi_align's weight entries are bound from entry eBase on.
 const roiParams = params({
   C: 'u32', CB: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', img0: 'u32', nImg: 'u32', total: 'u32',
-  xShift: 'u32', yShift: 'u32', tShift: 'u32',
+  xShift: 'u32', yShift: 'u32', tShift: 'u32', eBase: 'u32', eShift: 'u32',
 });
 
 const HEAD = `${FLAT_MAIN}
@@ -33,80 +34,76 @@ const HEAD = `${FLAT_MAIN}
   let c = (e / bins) % p.CB;
   let k = p.k0 + e / (bins * p.CB);`;
 
+/** Channels one roi_align thread handles: the weights it reads serve all of them. */
+const ALIGN_LANES = 8;
+
 /**
  * torchvision's roi_align forward: bin (ph, pw) of roi k averages grid_h x
- * grid_w bilinear samples; samples beyond [-1, size] count but add nothing,
- * ones in [-1, 0] read the first row/column, ones past size-1 the last.
- * Geo rows: (batch, startY, binH, gridH, startX, binW, gridW, unused).
+ * grid_w bilinear samples. A bilinear weight is a y part times an x part, so
+ * the bin's sum is `sum_r wy[r] * sum_c wx[c] * X[r, c]` over the rows and
+ * columns its samples touch, each weight the sum over samples of what they
+ * give it (the CPU op's {@link AxisWeights}: samples outside [-1, size] give
+ * nothing, repeated rows are merged). A 2x2-sampled bin reads 2-3 rows and
+ * columns instead of four taps for each of four samples.
+ * Head rows (4 + PH + PW int32): batch, sample count (float bits), then the
+ * entry ranges of each bin row and column: `[yStart[ph], yStart[ph + 1])`,
+ * `[xStart[pw], xStart[pw + 1])`. Entries: (row or column, weight bits).
+ * One thread per (roi, bin, {@link ALIGN_LANES} channels), as vec4 groups.
  */
-const alignShader = `${roiParams.wgsl}
+function alignShader(): string {
+  const groups = Array.from({ length: ALIGN_LANES / 4 }, (_, g) => g);
+  const lanes = (g: number) => [0, 1, 2, 3].map((l) => 4 * g + l);
+  // Channels past the block read channel c0 again; their sums are not written.
+  const offsets = groups.map((g) => `let off${g} = vec4u(${lanes(g).map((c) => (c === 0 ? '0u' : `select(0u, ${c}u * plane, c0 + ${c}u < p.CB)`)).join(', ')});`);
+  const loads = groups.map((g) => `acc${g} += wx * vec4f(${'xyzw'.split('').map((l) => `X[a + off${g}.${l}]`).join(', ')});`);
+  const stores = groups.flatMap((g) =>
+    lanes(g).map((c, l) => (c === 0 ? `Y[o] = sum0.x / count;` : `if (c0 + ${c}u < p.CB) { Y[o + ${c}u * bins] = sum${g}.${'xyzw'[l]} / count; }`)),
+  );
+  const each = (f: (g: number) => string) => groups.map(f).join(' ');
+  return `${roiParams.wgsl}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Geo: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> Head: array<i32>;
+@group(0) @binding(3) var<storage, read> E: array<vec2i>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 ${FLAT_MAIN}
-  // One thread per (roi, bin, 4 channels): the sample geometry is computed once for four channels.
   let bins = p.PH * p.PW;
-  let quads = (p.CB + 3u) / 4u;
+  let runs = (p.CB + ${ALIGN_LANES - 1}u) / ${ALIGN_LANES}u;
   let bin = e % bins;
   let ph = bin / p.PW;
   let pw = bin % p.PW;
-  let c0 = ((e / bins) % quads) * 4u;
-  let k = p.k0 + e / (bins * quads);
-  let g = p.tShift + 8u * (k - p.k0);
-  let img = u32(Geo[g]);
+  let c0 = ((e / bins) % runs) * ${ALIGN_LANES}u;
+  let k = p.k0 + e / (bins * runs);
+  let h = p.tShift + (4u + p.PH + p.PW) * (k - p.k0);
+  let img = u32(Head[h]);
   if (img < p.img0 || img >= p.img0 + p.nImg) { return; }
   let plane = p.H * p.W;
   let base = p.xShift + ((img - p.img0) * p.C + c0) * plane;
-  // Channels past the block read channel c0 again; their sums are not written.
-  let off = vec4u(0u, select(0u, plane, c0 + 1u < p.CB), select(0u, 2u * plane, c0 + 2u < p.CB), select(0u, 3u * plane, c0 + 3u < p.CB));
-  let gh = i32(Geo[g + 3u]);
-  let gw = i32(Geo[g + 6u]);
-  let binH = Geo[g + 2u];
-  let binW = Geo[g + 5u];
-  let oy = Geo[g + 1u] + f32(ph) * binH;
-  let ox = Geo[g + 4u] + f32(pw) * binW;
-  let fgh = f32(gh);
-  let fgw = f32(gw);
-  let fH = f32(p.H);
-  let fW = f32(p.W);
-  var sum = vec4f(0.0);
-  for (var iy = 0; iy < gh; iy++) {
-    var y = oy + (f32(iy) + 0.5) * binH / fgh;
-    if (y < -1.0 || y > fH) { continue; }
-    y = max(y, 0.0);
-    var y0 = u32(y);
-    var y1 = y0 + 1u;
-    if (y0 >= p.H - 1u) { y0 = p.H - 1u; y1 = y0; y = f32(y0); }
-    let ly = y - f32(y0);
-    let hy = 1.0 - ly;
-    for (var ix = 0; ix < gw; ix++) {
-      var x = ox + (f32(ix) + 0.5) * binW / fgw;
-      if (x < -1.0 || x > fW) { continue; }
-      x = max(x, 0.0);
-      var x0 = u32(x);
-      var x1 = x0 + 1u;
-      if (x0 >= p.W - 1u) { x0 = p.W - 1u; x1 = x0; x = f32(x0); }
-      let lx = x - f32(x0);
-      let hx = 1.0 - lx;
-      let a = base + y0 * p.W + x0;
-      let b = base + y0 * p.W + x1;
-      let c = base + y1 * p.W + x0;
-      let d = base + y1 * p.W + x1;
-      let va = vec4f(X[a + off.x], X[a + off.y], X[a + off.z], X[a + off.w]);
-      let vb = vec4f(X[b + off.x], X[b + off.y], X[b + off.z], X[b + off.w]);
-      let vc = vec4f(X[c + off.x], X[c + off.y], X[c + off.z], X[c + off.w]);
-      let vd = vec4f(X[d + off.x], X[d + off.y], X[d + off.z], X[d + off.w]);
-      sum += hy * hx * va + hy * lx * vb + ly * hx * vc + ly * lx * vd;
+  ${offsets.join('\n  ')}
+  let e0 = p.eShift - p.eBase;
+  let y0 = u32(Head[h + 2u + ph]) + e0;
+  let y1 = u32(Head[h + 3u + ph]) + e0;
+  let x0 = u32(Head[h + 3u + p.PH + pw]) + e0;
+  let x1 = u32(Head[h + 4u + p.PH + pw]) + e0;
+  ${each((g) => `var sum${g} = vec4f(0.0);`)}
+  for (var r = y0; r < y1; r++) {
+    let ey = E[r];
+    let row = base + u32(ey.x) * p.W;
+    ${each((g) => `var acc${g} = vec4f(0.0);`)}
+    for (var c = x0; c < x1; c++) {
+      let ex = E[c];
+      let a = row + u32(ex.x);
+      let wx = bitcast<f32>(ex.y);
+      ${loads.join('\n      ')}
     }
+    let wy = bitcast<f32>(ey.y);
+    ${each((g) => `sum${g} += wy * acc${g};`)}
   }
-  let mean = sum / f32(max(gh * gw, 1));
+  let count = bitcast<f32>(Head[h + 1u]);
   let o = p.yShift + ((k - p.k0) * p.C + c0) * bins + bin;
-  Y[o] = mean.x;
-  if (c0 + 1u < p.CB) { Y[o + bins] = mean.y; }
-  if (c0 + 2u < p.CB) { Y[o + 2u * bins] = mean.z; }
-  if (c0 + 3u < p.CB) { Y[o + 3u * bins] = mean.w; }
+  ${stores.join('\n  ')}
 }
 `;
+}
 
 /** torchvision's roi_pool: max over the bin's window, 0 for an empty one. Win rows: (batch, hs, he, ws, we) per bin, stride 5. */
 const poolShader = `${roiParams.wgsl}
@@ -145,9 +142,11 @@ async function runRoi(
   /** Channels one thread handles (its dispatch covers ceil(C / lanes) channel groups). */
   lanes: number,
   x: GPUInput,
-  /** Per-roi rows of `stride` elements (geometry or windows). */
+  /** Per-roi rows of `stride` elements (roi_align's heads or roi_pool's windows). */
   table: Tensor,
   stride: number,
+  /** roi_align's weight entries (int32 pairs) and where each roi's start (`K + 1` offsets, in pairs). */
+  entries: { table: Tensor; start: Int32Array } | null,
   plan: {
     batch: number; channels: number; height: number; width: number; numRois: number; pooledHeight: number; pooledWidth: number;
     batchIndex: Int32Array; outShape: readonly number[];
@@ -162,7 +161,8 @@ async function runRoi(
     const plane = plan.height * plan.width;
     if (K * C * bins === 0) return out;
     const T = b.upload(table);
-    temps.push(T);
+    const E = entries ? b.upload(entries.table) : null;
+    temps.push(T, ...(E ? [E] : []));
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
     const maxFloats = Math.floor(maxBytes / 4);
     const cb = unitsPerChunk(op, C, [plane * 4, bins * 4], maxBytes, "channel plane (or one roi's bins of a channel)");
@@ -175,19 +175,23 @@ async function runRoi(
       for (let c0 = 0; c0 < C; c0 += cb) {
         const cbc = Math.min(cb, C - c0);
         const xs = b.slice(X, (i0 * C + c0) * plane, ((nic - 1) * C + cbc) * plane);
-        for (let k0 = 0; k0 < K; k0 += kc) {
-          const kcc = Math.min(kc, K - k0);
+        for (let k0 = 0, kcc = 0; k0 < K; k0 += kcc) {
+          kcc = Math.min(kc, K - k0);
+          if (entries) kcc = entryRun(op, entries.start, k0, kcc, maxFloats);
           if (!plan.batchIndex.subarray(k0, k0 + kcc).some((i) => i >= i0 && i < i0 + nic)) continue;
           const ys = b.slice(out, (k0 * C + c0) * bins, ((kcc - 1) * C + cbc) * bins);
           const ts = b.slice(T, k0 * stride, kcc * stride);
+          const eBase = entries ? entries.start[k0] : 0;
+          // At least one pair is bound (an empty binding is invalid); the table ends with a spare one.
+          const es = E && entries ? b.slice(E, 2 * eBase, 2 * Math.max(1, entries.start[k0 + kcc] - eBase)) : null;
           const threads = kcc * Math.ceil(cbc / lanes) * bins;
           list.push({
             code,
             uniforms: roiParams.pack({
               C, CB: cbc, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, img0: i0, nImg: nic,
-              total: threads, xShift: xs.shift, yShift: ys.shift, tShift: ts.shift,
+              total: threads, xShift: xs.shift, yShift: ys.shift, tShift: ts.shift, eBase, eShift: es ? es.shift / 2 : 0,
             }),
-            bindings: [xs.slice, ts.slice, ys.slice],
+            bindings: [xs.slice, ts.slice, ...(es ? [es.slice] : []), ys.slice],
             workgroups: Math.ceil(threads / 256),
           });
         }
@@ -200,15 +204,72 @@ async function runRoi(
   }
 }
 
-/** GPU {@link roiAlign}: `[K, C, ph, pw]`; sample geometry from {@link roiAlignGeometry}. */
+/**
+ * How many rois from `k0` (at most `most`) have weight entries (`start`: per-roi
+ * offsets in int32 pairs) that fit one binding; a roi whose entries alone do not fit throws.
+ */
+function entryRun(op: string, start: Int32Array, k0: number, most: number, maxFloats: number): number {
+  unitsPerChunk(op, 1, [8 * (start[k0 + 1] - start[k0])], 4 * maxFloats, "roi's sampling weights");
+  let lo = 1;
+  for (let hi = most; lo < hi; ) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (2 * (start[k0 + mid] - start[k0]) <= maxFloats) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** GPU {@link roiAlign}: `[K, C, ph, pw]`; per-bin row and column weights from the CPU op's {@link AxisWeights}. */
 export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBoxes, opts: RoiAlignOptions): Promise<GPUTensor> {
   const plan = resolveRoiAlign(x.shape, await cpuBoxes(boxes), opts, 'float32');
-  const geo = new Float32Array(8 * plan.numRois);
-  for (let k = 0; k < plan.numRois; k++) {
-    const { y, x: gx } = roiAlignGeometry(plan, k, plan.samplingRatio, plan.aligned);
-    geo.set([plan.batchIndex[k], y.start, y.binSize, y.grid, gx.start, gx.binSize, gx.grid], 8 * k);
+  const { numRois: K, pooledHeight: PH, pooledWidth: PW } = plan;
+  const stride = 4 + PH + PW;
+  const head = new Int32Array(stride * K);
+  const headBits = new Float32Array(head.buffer);
+  const ay = new AxisWeights(PH, plan.height);
+  const ax = new AxisWeights(PW, plan.width);
+  const start = new Int32Array(K + 1);
+  const parts: Int32Array[] = [];
+  const bits = new Float32Array(1);
+  const bitsAsInt = new Int32Array(bits.buffer);
+  for (let k = 0; k < K; k++) {
+    const h = stride * k;
+    head[h] = plan.batchIndex[k];
+    headBits[h + 1] = 1;
+    start[k + 1] = start[k];
+    const samples = roiAlignSamples(plan, k);
+    if (!samples) {
+      // No samples: every bin's range is empty and its output 0.
+      head.fill(start[k], h + 2, h + stride);
+      continue;
+    }
+    headBits[h + 1] = Math.fround(samples.y.grid * samples.x.grid);
+    ay.fill(samples.y, Math.fround);
+    ax.fill(samples.x, Math.fround);
+    const ny = ay.binStart[PH];
+    const nx = ax.binStart[PW];
+    const part = new Int32Array(2 * (ny + nx));
+    for (let i = 0; i < ny + nx; i++) {
+      const [axis, j] = i < ny ? [ay, i] : [ax, i - ny];
+      bits[0] = axis.w[j];
+      part[2 * i] = axis.idx[j];
+      part[2 * i + 1] = bitsAsInt[0];
+    }
+    for (let q = 0; q <= PH; q++) head[h + 2 + q] = start[k] + ay.binStart[q];
+    for (let q = 0; q <= PW; q++) head[h + 3 + PH + q] = start[k] + ny + ax.binStart[q];
+    parts.push(part);
+    start[k + 1] = start[k] + ny + nx;
   }
-  return runRoi(b, 'roi_align', alignShader, 4, x, new Tensor(geo, [geo.length], 'float32'), 8, plan);
+  const entries = new Int32Array(2 * start[K] + 2);
+  let at = 0;
+  for (const part of parts) {
+    entries.set(part, at);
+    at += part.length;
+  }
+  return runRoi(
+    b, 'roi_align', alignShader(), ALIGN_LANES, x, new Tensor(head, [head.length], 'int32'), stride,
+    { table: new Tensor(entries, [entries.length], 'int32'), start }, plan,
+  );
 }
 
 /** GPU {@link roiPool}: windows from {@link roiPoolWindows}. */
@@ -221,7 +282,7 @@ export async function roiPoolGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBox
     roiPoolWindows(plan, k, false, win);
     for (let i = 0; i < bins; i++) table.set([plan.batchIndex[k], win[4 * i], win[4 * i + 1], win[4 * i + 2], win[4 * i + 3]], 5 * (k * bins + i));
   }
-  return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), 5 * bins, plan);
+  return runRoi(b, 'roi_pool', poolShader, 1, x, new Tensor(table, [table.length], 'int32'), 5 * bins, null, plan);
 }
 
 // Dispatch: rows [row0, row0 + total / width) of the mask, against the boxes of 32-box column
