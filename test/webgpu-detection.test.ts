@@ -14,7 +14,7 @@ import { nms } from '../src/ops/nms';
 import { roiAlign, roiPool } from '../src/ops/roi';
 import { Generator, rand, randn, Tensor } from '../src/tensor';
 import type { WebGPUBackend } from '../src/backends/webgpu';
-import { describeGPU, testBackend } from './helpers/webgpu';
+import { describeGPU, recordBindingSizes, testBackend } from './helpers/webgpu';
 
 let gpu: WebGPUBackend;
 let tiny: WebGPUBackend;
@@ -99,7 +99,7 @@ await describeGPU('webgpu roi parity', () => {
 
   it('splits the feature map over images and channel blocks on capped bindings', async () => {
     // 2 x 5 x 9 x 10 floats: each image (450 floats) is above the 192 floats of one cramped binding, a plane (90) is not;
-    // a 14 x 14 plane (196) is, and is refused.
+    // a 200-float row is, and is refused.
     const g = new Generator(7);
     const x = randn([2, 5, 9, 10], { generator: g });
     const boxes = rois(g, 9, 2, 9, 10, 1);
@@ -109,10 +109,34 @@ await describeGPU('webgpu roi parity', () => {
       const exp = cpu(x, boxes, opts);
       for (let i = 0; i < exp.numel; i++) expect(Math.abs(got.data[i] - exp.data[i]), `${op} ${i}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(exp.data[i])));
     }
-    await expect(cramped.roiAlign(randn([1, 2, 14, 14]), new Tensor(new Float32Array([0, 0, 0, 4, 4]), [1, 5], 'float32'), { outputSize: 2 })).rejects.toThrow(/maxStorageBufferBindingSize/);
+    await expect(cramped.roiAlign(randn([1, 2, 1, 200]), new Tensor(new Float32Array([0, 0, 0, 4, 4]), [1, 5], 'float32'), { outputSize: 2 })).rejects.toThrow(/row of a channel plane.*maxStorageBufferBindingSize/);
     // A 150-wide row fits; one roi's 151 column weights (8 bytes each) do not.
     const wide = new Tensor(new Float32Array([0, 0, 0, 150, 1]), [1, 5], 'float32');
     await expect(cramped.roiAlign(randn([1, 1, 1, 150]), wide, { outputSize: 1 })).rejects.toThrow(/roi's sampling weights.*maxStorageBufferBindingSize/);
+  });
+
+  it('runs planes several times a binding in bands of rows, no binding above the limit', async () => {
+    // 30 x 20 planes (600 floats) against 192-float bindings: bands of 9 rows; rois reach past every edge.
+    const b = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
+    const bound = recordBindingSizes(b);
+    const g = new Generator(21);
+    const x = randn([2, 3, 30, 20], { generator: g });
+    const boxes = rois(g, 14, 2, 30, 20, 1);
+    const alignOpts = [
+      { outputSize: [5, 3] as [number, number], spatialScale: 1, samplingRatio: 2, aligned: false },
+      { outputSize: [4, 4] as [number, number], spatialScale: 0.5, samplingRatio: -1, aligned: true },
+    ];
+    for (const opts of alignOpts) {
+      const got = await (await b.roiAlign(x, boxes, opts)).read();
+      const exp = roiAlign(x, boxes, opts);
+      const maxAbs = Math.max(...Array.from(x.data, Math.abs));
+      for (let i = 0; i < exp.numel; i++) expect(Math.abs(got.data[i] - exp.data[i]), `roiAlign ${i}`).toBeLessThanOrEqual(1e-5 * (maxAbs + Math.abs(exp.data[i])));
+    }
+    for (const scale of [1, 0.5]) {
+      const opts = { outputSize: [3, 4] as [number, number], spatialScale: scale };
+      expect(Array.from((await (await b.roiPool(x, boxes, opts)).read()).data)).toEqual(Array.from(roiPool(x, boxes, opts).data));
+    }
+    expect(Math.max(...bound)).toBeLessThanOrEqual(1024);
   });
 
   it('roiAlign accepts per-image box lists and rejects what the CPU rejects', async () => {

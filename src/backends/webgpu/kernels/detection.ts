@@ -20,10 +20,14 @@ async function cpuBoxes(boxes: GPURoiBoxes): Promise<RoiBoxes> {
 
 // C is the channel stride of the feature map and the output, CB the channels of the bound block; the
 // binding X starts at channel c0 of image img0 and holds images [img0, img0 + nImg); the table T and Y start
-// at roi k0; roi_align's weight entries are bound from entry eBase on.
+// at roi k0; roi_align's weight entries are bound from entry eBase on. X holds rows [rowLo, rowHi) of its
+// planes: all of them, or a band of one plane too big for a binding, whose results combine with what the
+// bands before it (`first` is 0) left in Y.
 const roiParams = params({
   C: 'u32', CB: 'u32', H: 'u32', W: 'u32', PH: 'u32', PW: 'u32', k0: 'u32', img0: 'u32', nImg: 'u32', total: 'u32',
-  xShift: 'u32', yShift: 'u32', tShift: 'u32', eBase: 'u32', eShift: 'u32',
+  xShift: 'u32', yShift: 'u32', tShift: 'u32', eBase: 'u32', eShift: 'u32', rowLo: 'u32', rowHi: 'u32', first: 'u32',
+  // -inf, which WGSL cannot write as a constant.
+  negInf: 'f32',
 });
 
 const HEAD = `${FLAT_MAIN}
@@ -57,7 +61,11 @@ function alignShader(): string {
   const offsets = groups.map((g) => `let off${g} = vec4u(${lanes(g).map((c) => (c === 0 ? '0u' : `select(0u, ${c}u * plane, c0 + ${c}u < p.CB)`)).join(', ')});`);
   const loads = groups.map((g) => `acc${g} += wx * vec4f(${'xyzw'.split('').map((l) => `X[a + off${g}.${l}]`).join(', ')});`);
   const stores = groups.flatMap((g) =>
-    lanes(g).map((c, l) => (c === 0 ? `Y[o] = sum0.x / count;` : `if (c0 + ${c}u < p.CB) { Y[o + ${c}u * bins] = sum${g}.${'xyzw'[l]} / count; }`)),
+    lanes(g).map((c, l) => {
+      const at = c === 0 ? 'o' : `o + ${c}u * bins`;
+      const store = `Y[${at}] = select(Y[${at}], 0.0, p.first != 0u) + sum${g}.${'xyzw'[l]} / count;`;
+      return c === 0 ? store : `if (c0 + ${c}u < p.CB) { ${store} }`;
+    }),
   );
   const each = (f: (g: number) => string) => groups.map(f).join(' ');
   return `${roiParams.wgsl}
@@ -76,7 +84,7 @@ ${FLAT_MAIN}
   let h = p.tShift + (4u + p.PH + p.PW) * (k - p.k0);
   let img = u32(Head[h]);
   if (img < p.img0 || img >= p.img0 + p.nImg) { return; }
-  let plane = p.H * p.W;
+  let plane = (p.rowHi - p.rowLo) * p.W;
   let base = p.xShift + ((img - p.img0) * p.C + c0) * plane;
   ${offsets.join('\n  ')}
   let e0 = p.eShift - p.eBase;
@@ -87,7 +95,8 @@ ${FLAT_MAIN}
   ${each((g) => `var sum${g} = vec4f(0.0);`)}
   for (var r = y0; r < y1; r++) {
     let ey = E[r];
-    let row = base + u32(ey.x) * p.W;
+    if (u32(ey.x) < p.rowLo || u32(ey.x) >= p.rowHi) { continue; }
+    let row = base + (u32(ey.x) - p.rowLo) * p.W;
     ${each((g) => `var acc${g} = vec4f(0.0);`)}
     for (var c = x0; c < x1; c++) {
       let ex = E[c];
@@ -114,26 +123,28 @@ ${HEAD}
   let wi = p.tShift + 5u * ((k - p.k0) * bins + bin);
   let img = u32(Win[wi]);
   if (img < p.img0 || img >= p.img0 + p.nImg) { return; }
-  let base = p.xShift + ((img - p.img0) * p.C + c) * p.H * p.W;
+  let lo = i32(p.rowLo);
+  let base = i32(p.xShift + ((img - p.img0) * p.C + c) * (p.rowHi - p.rowLo) * p.W) - lo * i32(p.W);
   let hs = Win[wi + 1u];
   let he = Win[wi + 2u];
   let ws = Win[wi + 3u];
   let we = Win[wi + 4u];
-  var m = 0.0;
-  if (he > hs && we > ws) {
-    m = X[base + u32(hs) * p.W + u32(ws)];
-    for (var h = hs; h < he; h++) {
-      for (var w = ws; w < we; w++) { m = max(m, X[base + u32(h) * p.W + u32(w)]); }
-    }
+  let o = p.yShift + ((k - p.k0) * p.C + c) * bins + bin;
+  // An empty window gives 0; a band the window misses leaves -inf for the bands after it.
+  if (he <= hs || we <= ws) { Y[o] = 0.0; return; }
+  var m = select(Y[o], p.negInf, p.first != 0u);
+  for (var h = max(hs, lo); h < min(he, i32(p.rowHi)); h++) {
+    for (var w = ws; w < we; w++) { m = max(m, X[u32(base + h * i32(p.W) + w)]); }
   }
-  Y[p.yShift + ((k - p.k0) * p.C + c) * bins + bin] = m;
+  Y[o] = m;
 }
 `;
 
 /**
- * Binds as much of the feature map as fits: all of it, whole images, or a
- * block of channels of one image (rois of other images skip the dispatch);
- * outputs and the roi table split over rois.
+ * Binds as much of the feature map as fits: all of it, whole images, a
+ * block of channels of one image (rois of other images skip the dispatch), or
+ * bands of rows of one channel plane, each dispatch combining its part of
+ * every bin with the bands before; outputs and the roi tables split over rois.
  */
 async function runRoi(
   b: WebGPUBackend,
@@ -165,7 +176,9 @@ async function runRoi(
     temps.push(T, ...(E ? [E] : []));
     const maxBytes = b.limits.maxBindingBytes - b.limits.offsetAlignment;
     const maxFloats = Math.floor(maxBytes / 4);
-    const cb = unitsPerChunk(op, C, [plane * 4, bins * 4], maxBytes, "channel plane (or one roi's bins of a channel)");
+    // A plane too big for a binding runs one channel at a time in bands of rows.
+    const band = plane * 4 <= maxBytes ? plan.height : unitsPerChunk(op, plan.height, [plan.width * 4], maxBytes, 'row of a channel plane');
+    const cb = unitsPerChunk(op, band < plan.height ? 1 : C, [band * plan.width * 4, bins * 4], maxBytes, "channel plane (or one roi's bins of a channel)");
     const ni = cb === C ? Math.max(1, Math.min(N, Math.floor(maxFloats / Math.max(1, C * plane)))) : 1;
     unitsPerChunk(op, 1, [stride * 4], maxBytes, 'roi table row');
     const kc = Math.min(K, 1 + Math.floor((maxFloats - cb * bins) / (C * bins)), Math.floor(maxFloats / stride));
@@ -174,26 +187,30 @@ async function runRoi(
       const nic = Math.min(ni, N - i0);
       for (let c0 = 0; c0 < C; c0 += cb) {
         const cbc = Math.min(cb, C - c0);
-        const xs = b.slice(X, (i0 * C + c0) * plane, ((nic - 1) * C + cbc) * plane);
-        for (let k0 = 0, kcc = 0; k0 < K; k0 += kcc) {
-          kcc = Math.min(kc, K - k0);
-          if (entries) kcc = entryRun(op, entries.start, k0, kcc, maxFloats);
-          if (!plan.batchIndex.subarray(k0, k0 + kcc).some((i) => i >= i0 && i < i0 + nic)) continue;
-          const ys = b.slice(out, (k0 * C + c0) * bins, ((kcc - 1) * C + cbc) * bins);
-          const ts = b.slice(T, k0 * stride, kcc * stride);
-          const eBase = entries ? entries.start[k0] : 0;
-          // At least one pair is bound (an empty binding is invalid); the table ends with a spare one.
-          const es = E && entries ? b.slice(E, 2 * eBase, 2 * Math.max(1, entries.start[k0 + kcc] - eBase)) : null;
-          const threads = kcc * Math.ceil(cbc / lanes) * bins;
-          list.push({
-            code,
-            uniforms: roiParams.pack({
-              C, CB: cbc, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, img0: i0, nImg: nic,
-              total: threads, xShift: xs.shift, yShift: ys.shift, tShift: ts.shift, eBase, eShift: es ? es.shift / 2 : 0,
-            }),
-            bindings: [xs.slice, ts.slice, ...(es ? [es.slice] : []), ys.slice],
-            workgroups: Math.ceil(threads / 256),
-          });
+        for (let r0 = 0; r0 < plan.height; r0 += band) {
+          const rows = Math.min(band, plan.height - r0);
+          const xs = rows === plan.height ? b.slice(X, (i0 * C + c0) * plane, ((nic - 1) * C + cbc) * plane) : b.slice(X, (i0 * C + c0) * plane + r0 * plan.width, rows * plan.width);
+          for (let k0 = 0, kcc = 0; k0 < K; k0 += kcc) {
+            kcc = Math.min(kc, K - k0);
+            if (entries) kcc = entryRun(op, entries.start, k0, kcc, maxFloats);
+            if (!plan.batchIndex.subarray(k0, k0 + kcc).some((i) => i >= i0 && i < i0 + nic)) continue;
+            const ys = b.slice(out, (k0 * C + c0) * bins, ((kcc - 1) * C + cbc) * bins);
+            const ts = b.slice(T, k0 * stride, kcc * stride);
+            const eBase = entries ? entries.start[k0] : 0;
+            // At least one pair is bound (an empty binding is invalid); the table ends with a spare one.
+            const es = E && entries ? b.slice(E, 2 * eBase, 2 * Math.max(1, entries.start[k0 + kcc] - eBase)) : null;
+            const threads = kcc * Math.ceil(cbc / lanes) * bins;
+            list.push({
+              code,
+              uniforms: roiParams.pack({
+                C, CB: cbc, H: plan.height, W: plan.width, PH: plan.pooledHeight, PW: plan.pooledWidth, k0, img0: i0, nImg: nic,
+                total: threads, xShift: xs.shift, yShift: ys.shift, tShift: ts.shift, eBase, eShift: es ? es.shift / 2 : 0,
+                rowLo: r0, rowHi: r0 + rows, first: r0 === 0 ? 1 : 0, negInf: -Infinity,
+              }),
+              bindings: [xs.slice, ts.slice, ...(es ? [es.slice] : []), ys.slice],
+              workgroups: Math.ceil(threads / 256),
+            });
+          }
         }
       }
     }
