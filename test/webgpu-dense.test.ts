@@ -89,13 +89,56 @@ await describeGPU('webgpu interpolate parity', () => {
     );
   });
 
+  it('matches the CPU on runs of output rows sharing source rows (up to a one-row input) and on rows one by one, any width', async () => {
+    // Upsampling by 8 and 2.5 (runs of rows), by 40 from one row (runs longer than a thread takes),
+    // by 1.3 and down (one row at a time); widths 1 to 50 leave a thread's last columns partly empty.
+    const cases = [
+      { shape: [1, 2, 5, 7], size: [41, 30] },
+      { shape: [1, 1, 1, 3], size: [40, 13] },
+      { shape: [2, 1, 6, 4], scaleFactor: [2.5, 0.5] },
+      { shape: [1, 1, 10, 10], size: [13, 1] },
+      { shape: [1, 3, 30, 29], size: [7, 6] },
+      { shape: [1, 1, 4, 9], scaleFactor: [1.75, 4.6] },
+      { shape: [2, 3, 7], size: [50] },
+      { shape: [1, 2, 9], scaleFactor: [0.4] },
+    ];
+    for (const b of [gpu, tiny]) {
+      const codes = new Set<string>();
+      const run = b.run.bind(b);
+      b.run = (list) => {
+        for (const d of list) if ('code' in d) codes.add(d.code);
+        return run(list);
+      };
+      try {
+        for (const { shape, ...size } of cases) {
+          const x = randn(shape);
+          const maxAbs = Math.max(...Array.from(x.data, Math.abs));
+          const modes = shape.length === 3 ? (['linear', 'nearest'] as const) : (['nearest', 'nearest-exact', 'bilinear', 'bicubic'] as const);
+          for (const mode of modes) {
+            for (const alignCorners of mode.startsWith('nearest') ? [undefined] : [false, true]) {
+              const opts = { mode, ...size, alignCorners };
+              const k = mode.startsWith('nearest') ? 0 : mode === 'bicubic' ? 32 : 8;
+              close(await (await b.interpolate(x, opts)).read(), interpolate(x, opts), () => k * EPS * maxAbs, JSON.stringify({ shape, ...opts }));
+            }
+          }
+        }
+      } finally {
+        b.run = run;
+      }
+      // Both kernels ran: with a loop over a run's rows and without.
+      expect([...codes].some((c) => c.includes('for ('))).toBe(true);
+      expect([...codes].some((c) => !c.includes('for ('))).toBe(true);
+    }
+  });
+
   it('runs planes several times a binding in row bands and column blocks on a small-binding backend, no binding above the limit', async () => {
     const b = await testBackend({ maxBindingBytes: 1024, maxWorkgroupsPerDimension: 2 });
     const bound = recordBindingSizes(b);
-    // Up: 2250-float output planes, bicubic horizontal taps of 1600 bytes. Down: 1200-float input planes.
-    // 1-D: a 150-wide row whose taps (2400 bytes) need column blocks.
+    // Up: 2250-float output planes, bicubic horizontal taps of 1600 bytes; by 8, runs of rows cut by the bands.
+    // Down: 1200-float input planes. 1-D: a 150-wide row whose taps (2400 bytes) need column blocks.
     const cases = [
       { shape: [1, 2, 20, 30], size: [45, 50] },
+      { shape: [1, 2, 6, 8], size: [50, 41] },
       { shape: [2, 1, 40, 30], size: [7, 9] },
       { shape: [2, 3, 100], size: [150] },
     ];
