@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, resolveConv2d, resolveConvTranspose2d } from '../src/ops/conv';
+import { conv2d, convTranspose2d, resolveConv2d, resolveConvTranspose2d, type Conv2dParams } from '../src/ops/conv';
 import { randn, Tensor } from '../src/tensor';
 import type { WebGPUBackend } from '../src/backends/webgpu';
 import { expectConvClose } from './conv-tolerance';
@@ -122,6 +122,21 @@ await describeGPU('webgpu conv2d parity', () => {
     const y = await gpu.conv2d(x, weight, { groups: 6, padding: 1, stride: [2, 1] });
     expect(y.shape).toEqual([12, 6, 13]);
     expectConvClose('conv2d', await y.read(), conv2d(x, weight, { groups: 6, padding: 1, stride: [2, 1] }), { x, weight, groups: 6, padding: 1, stride: [2, 1] });
+  });
+
+  it('direct kernels above 49 taps (kernel rows in a loop) match the CPU', async () => {
+    const cases: [number[], number[], Conv2dParams, boolean][] = [
+      [[1, 4, 23, 21], [4, 1, 9, 9], { groups: 4, padding: 'same' }, false],
+      [[2, 3, 19, 30], [6, 1, 7, 8], { groups: 3, stride: [2, 3], dilation: [2, 1], padding: [3, 5] }, false],
+      [[1, 2, 12, 17], [3, 2, 11, 5], { padding: [0, 2] }, true],
+    ];
+    for (const [xShape, wShape, opts, withBias] of cases) {
+      const x = randn(xShape);
+      const weight = randn(wShape);
+      const bias = withBias ? randn([wShape[0]]) : undefined;
+      const o = { ...opts, bias };
+      expectConvClose('conv2d', await (await gpu.conv2d(x, weight, o)).read(), conv2d(x, weight, o), { x, weight, ...opts, bias });
+    }
   });
 
   it('keeps results on the device between ops and frees temporaries', async () => {

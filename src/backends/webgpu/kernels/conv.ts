@@ -166,68 +166,104 @@ ${[0, 1, 2, 3].map((r) => `    {
 `;
 }
 
-/** Outputs of one row each thread of the direct kernel computes. */
+/** Outputs of one row, and rows, each thread of the direct kernel computes. */
 const DIRECT_RUN = 4;
+const DIRECT_ROWS = 2;
+/**
+ * Kernels with more taps run their rows in a loop, one output row a thread:
+ * unrolling them all makes shaders that SwiftShader takes seconds (15x15) to
+ * minutes (31x31) to compile.
+ */
+const MAX_UNROLLED_TAPS = 49;
+
+/** Output rows a direct-kernel thread computes. */
+function directRows(geo: Geometry): number {
+  return geo.kh * geo.kw <= MAX_UNROLLED_TAPS ? DIRECT_ROWS : 1;
+}
 
 /**
  * Direct convolution for depthwise and other convs with few channels per
- * group: each thread computes {@link DIRECT_RUN} neighbouring outputs of one
- * row. The shader is specialised on the kernel width, stride and dilation
- * along x, so for each kernel row the input columns the run reads are loaded
- * once into registers (18 loads instead of 36 for a 3x3 stride-1 kernel) and
- * every weight once per run. Loads skip bounds checks when the whole run lies
- * inside the row. `p.total` counts threads (images x channels x rows x runs).
+ * group: each thread computes {@link DIRECT_ROWS} x {@link DIRECT_RUN}
+ * neighbouring outputs. The shader is specialised on the kernel's size,
+ * stride and dilation, so the input rows and columns the block reads are
+ * known: each is loaded once into registers and serves every output and tap
+ * that reads it (for 3x3 stride 1: 24 loads for 8 outputs, where a thread per
+ * output would make 72), and every weight once per block. Above
+ * {@link MAX_UNROLLED_TAPS} taps the kernel rows run in a loop, each row's
+ * columns loaded once for one output row.
+ * `p.total` counts threads (images x channels x row blocks x runs).
  */
-function directShader(hasBias: boolean, kw: number, sw: number, dw: number): string {
+function directShader(hasBias: boolean, geo: Geometry): string {
+  const { kw, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = geo;
   const Q = DIRECT_RUN;
-  const cols = [...new Set(Array.from({ length: Q * kw }, (_, i) => Math.floor(i / kw) * sw + (i % kw) * dw))].sort((a, b) => a - b);
-  const last = cols[cols.length - 1];
-  const load = (checked: boolean) =>
-    cols.map((c) => (checked ? `x${c} = select(0.0, X[xRow + clamp(ix0 + ${c}, 0, W - 1)], ix0 + ${c} >= 0 && ix0 + ${c} < W);` : `x${c} = X[xRow + ix0 + ${c}];`)).join('\n        ');
-  // Accumulators per four outputs; output ox0 + 4a + l is lane l of acc<a>.
-  const accs = Array.from({ length: Q / 4 }, (_, a) => a);
-  const taps = Array.from({ length: kw }, (_, kx) => [
-    `let w${kx} = vec4f(Wt[wRow + ${kx}u]);`,
-    ...accs.map((a) => `acc${a} = fma(vec4f(${[0, 1, 2, 3].map((l) => `x${(4 * a + l) * sw + kx * dw}`).join(', ')}), w${kx}, acc${a});`),
-  ]).flat();
-  const stores = accs.flatMap((a) => [0, 1, 2, 3].map((l) => {
-    const k = 4 * a + l;
-    return k === 0 ? `Y[o] = acc0.x;` : `if (ox0 + ${k}u < p.outW) { Y[o + ${k}u] = acc${a}.${'xyzw'[l]}; }`;
-  }));
+  const R = directRows(geo);
+  const looped = R === 1;
+  // Kernel rows unrolled in the body; a looped kernel's body is one row, `ky` the loop's.
+  const kh = looped ? 1 : geo.kh;
+  const distinct = (n: number, k: number, s: number, d: number) =>
+    [...new Set(Array.from({ length: n * k }, (_, i) => Math.floor(i / k) * s + (i % k) * d))].sort((a, b) => a - b);
+  const rows = distinct(R, kh, sh, dh);
+  const cols = distinct(Q, kw, sw, dw);
+  const v = (r: number, c: number) => `x${r}_${c}`;
+  // Rows and columns outside the image read as 0 (a clamped load, then a select: no branches).
+  const loads = rows.map((r) => `let y${r} = iyk + ${r}; let yIn${r} = y${r} >= 0 && y${r} < H; let row${r} = xPlane + clamp(y${r}, 0, H - 1) * W;`);
+  const colIdx = cols.map((c) => `let x${c} = ix0 + ${c}; let xIn${c} = x${c} >= 0 && x${c} < W; let col${c} = clamp(x${c}, 0, W - 1);`);
+  const values = rows.flatMap((r) => cols.map((c) => `let ${v(r, c)} = select(0.0, X[row${r} + col${c}], yIn${r} && xIn${c});`));
+  const weights = Array.from({ length: kh * kw }, (_, t) => `let w${t} = vec4f(Wt[wRow + ${t}u]);`);
+  // acc<r>_<a>: outputs ox0 + 4a .. ox0 + 4a + 3 of row oy0 + r.
+  const groups = Array.from({ length: Q / 4 }, (_, a) => a);
+  const taps = Array.from({ length: R }, (_, r) =>
+    groups.flatMap((a) =>
+      Array.from({ length: kh * kw }, (_, t) => {
+        const [ky, kx] = [Math.floor(t / kw), t % kw];
+        const lanes = [0, 1, 2, 3].map((l) => v(r * sh + ky * dh, (4 * a + l) * sw + kx * dw));
+        return `acc${r}_${a} = fma(vec4f(${lanes.join(', ')}), w${t}, acc${r}_${a});`;
+      }),
+    ),
+  ).flat();
+  const accs = Array.from({ length: R }, (_, r) => groups.map((a) => `var acc${r}_${a} = vec4f(${hasBias ? 'Bias[p.bShift + co]' : '0.0'});`)).flat();
+  const stores = Array.from({ length: R }, (_, r) => {
+    const lines = groups.flatMap((a) =>
+      [0, 1, 2, 3].map((l) => {
+        const k = 4 * a + l;
+        const store = `Y[o + ${r}u * p.outW + ${k}u] = acc${r}_${a}.${'xyzw'[l]};`;
+        return k === 0 ? store : `if (ox0 + ${k}u < p.outW) { ${store} }`;
+      }),
+    );
+    return r === 0 ? lines.join('\n  ') : `if (oy0 + ${r}u < p.outH) {\n    ${lines.join('\n    ')}\n  }`;
+  });
   return `${convParams.wgsl}${bindings(hasBias, hasBias ? 4 : 3)}
 ${FLAT_MAIN}
   let runs = (p.outW + ${Q - 1}u) / ${Q}u;
+  let rowBlocks = (p.outH + ${R - 1}u) / ${R}u;
   let ox0 = (e % runs) * ${Q}u;
   let t = e / runs;
-  let oy = t % p.outH;
-  let t2 = t / p.outH;
+  let oy0 = (t % rowBlocks) * ${R}u;
+  let t2 = t / rowBlocks;
   let co = t2 % p.cOut;
   let img = t2 / p.cOut;
   let g = co / p.cOutG;
   let plane = p.H * p.W;
   let xBase = p.xShift + (img * p.cIn + g * p.cInG) * plane;
-  let wBase = p.wShift + co * p.cInG * p.kh * ${kw}u;
-  let iy0 = i32(oy * p.sh) - p.pt;
+  let wBase = p.wShift + co * p.cInG * ${geo.kh * kw}u;
+  let iy0 = i32(oy0) * ${sh} - p.pt;
   let ix0 = i32(ox0) * ${sw} - p.pl;
+  let H = i32(p.H);
   let W = i32(p.W);
-  let interior = ix0 >= 0 && ix0 + ${last} < W;
-  ${cols.map((c) => `var x${c}: f32;`).join(' ')}
-  ${accs.map((a) => `var acc${a} = vec4f(${hasBias ? 'Bias[p.bShift + co]' : '0.0'});`).join(' ')}
+  ${colIdx.join('\n  ')}
+  ${accs.join(' ')}
   for (var ci = 0u; ci < p.cInG; ci++) {
-    for (var ky = 0u; ky < p.kh; ky++) {
-      let iy = iy0 + i32(ky * p.dh);
-      if (iy < 0 || iy >= i32(p.H)) { continue; }
-      let xRow = i32(xBase + ci * plane + u32(iy) * p.W);
-      let wRow = wBase + (ci * p.kh + ky) * ${kw}u;
-      if (interior) {
-        ${load(false)}
-      } else {
-        ${load(true)}
-      }
-      ${taps.join('\n      ')}
+    let xPlane = i32(xBase + ci * plane);
+    ${looped ? `for (var ky = 0u; ky < ${geo.kh}u; ky++) {` : '{'}
+    let iyk = iy0${looped ? ` + i32(ky) * ${dh}` : ''};
+    let wRow = wBase + ci * ${geo.kh * kw}u${looped ? ` + ky * ${kw}u` : ''};
+    ${loads.join('\n    ')}
+    ${values.join('\n    ')}
+    ${weights.join('\n    ')}
+    ${taps.join('\n    ')}
     }
   }
-  let o = p.yShift + ((img * p.cOut + co) * p.outH + oy) * p.outW + ox0;
+  let o = p.yShift + ((img * p.cOut + co) * p.outH + oy0) * p.outW + ox0;
   ${stores.join('\n  ')}
 }
 `;
@@ -336,7 +372,7 @@ function convDispatches(b: WebGPUBackend, kernel: Kernel, geo: Geometry, nc: num
   const code = {
     gemm: () => gemmShader(hasBias, false, wgy),
     'gemm-transposed': () => gemmShader(hasBias, true, wgy),
-    direct: () => directShader(hasBias, geo.kw, geo.strideW, geo.dilationW),
+    direct: () => directShader(hasBias, geo),
     transposed: () => transposedShader(hasBias),
   }[kernel]();
   const M = geo.outH * geo.outW;
@@ -366,7 +402,7 @@ function convDispatches(b: WebGPUBackend, kernel: Kernel, geo: Geometry, nc: num
     }
   } else {
     // The direct kernel runs one thread per run of outputs of a row, the transposed one per output.
-    const threads = kernel === 'direct' ? nc * geo.cOut * geo.outH * Math.ceil(geo.outW / DIRECT_RUN) : nc * geo.cOut * M;
+    const threads = kernel === 'direct' ? nc * geo.cOut * Math.ceil(geo.outH / directRows(geo)) * Math.ceil(geo.outW / DIRECT_RUN) : nc * geo.cOut * M;
     dispatches.push({ code, uniforms: convParams.pack({ ...values, total: threads }), bindings: bindingsList, workgroups: Math.ceil(threads / 256) });
   }
   return dispatches;
