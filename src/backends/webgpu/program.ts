@@ -101,6 +101,14 @@ export function unitsPerChunk(op: string, total: number, unitBytes: readonly num
   return Math.min(total, n);
 }
 
+const bitsView = new DataView(new ArrayBuffer(4));
+
+/** The bits of `v` rounded to float32, as an int32 (how tables carry floats among integers). */
+export function f32Bits(v: number): number {
+  bitsView.setFloat32(0, v, true);
+  return bitsView.getInt32(0, true);
+}
+
 /** Cache of compiled pipelines by WGSL source. */
 export class PipelineCache<P> {
   private readonly map = new Map<string, P>();

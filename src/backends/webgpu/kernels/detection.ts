@@ -247,8 +247,6 @@ export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBo
   const ax = new AxisWeights(PW, plan.width);
   const start = new Int32Array(K + 1);
   const parts: Int32Array[] = [];
-  const bits = new Float32Array(1);
-  const bitsAsInt = new Int32Array(bits.buffer);
   for (let k = 0; k < K; k++) {
     const h = stride * k;
     head[h] = plan.batchIndex[k];
@@ -265,12 +263,14 @@ export async function roiAlignGPU(b: WebGPUBackend, x: GPUInput, boxes: GPURoiBo
     ax.fill(samples.x, Math.fround);
     const ny = ay.binStart[PH];
     const nx = ax.binStart[PW];
+    // Entries: (row or column, weight as float32 bits), y's then x's.
     const part = new Int32Array(2 * (ny + nx));
-    for (let i = 0; i < ny + nx; i++) {
-      const [axis, j] = i < ny ? [ay, i] : [ax, i - ny];
-      bits[0] = axis.w[j];
-      part[2 * i] = axis.idx[j];
-      part[2 * i + 1] = bitsAsInt[0];
+    const partWeights = new Float32Array(part.buffer);
+    for (const [axis, n, at] of [[ay, ny, 0], [ax, nx, ny]] as const) {
+      for (let j = 0; j < n; j++) {
+        part[2 * (at + j)] = axis.idx[j];
+        partWeights[2 * (at + j) + 1] = axis.w[j];
+      }
     }
     for (let q = 0; q <= PH; q++) head[h + 2 + q] = start[k] + ay.binStart[q];
     for (let q = 0; q <= PW; q++) head[h + 3 + PH + q] = start[k] + ny + ax.binStart[q];

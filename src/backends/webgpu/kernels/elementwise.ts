@@ -6,7 +6,7 @@ import { padIndexMap, resolvePad, type PadOptions } from '../../../ops/pad';
 import { resolveSoftmax, type SoftmaxOptions } from '../../../ops/softmax';
 import { shapeSize, Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_MAIN, params, unitsPerChunk } from '../program';
+import { f32Bits, FLAT_MAIN, params, unitsPerChunk } from '../program';
 import type { GPUTensor } from '../tensor';
 
 // e0: flat output index of the dispatch's first element; x0: flat input index where the bound X slice starts.
@@ -86,9 +86,8 @@ export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly numbe
     unitsPerChunk(op, 1, [dims.byteLength], maxBytes, 'table of dimensions');
     const D = b.upload(new Tensor(dims, [dims.length], 'int32'));
     temps.push(D);
-    const fillBits = new DataView(new ArrayBuffer(4));
-    if (dtype === 'float32') fillBits.setFloat32(0, plan.value, true);
-    else fillBits.setInt32(0, plan.value, true);
+    // The fill arrives as the element's bits (a u32 uniform); packing wraps a negative int32.
+    const fill = dtype === 'float32' ? f32Bits(plan.value) : plan.value;
     const maxFloats = Math.floor(maxBytes / 4);
     const outStride = stridesOf(outShape);
     const inStride = stridesOf(inShape);
@@ -131,7 +130,7 @@ export async function padGPU(b: WebGPUBackend, x: GPUInput, pads: readonly numbe
         const ys = b.slice(out, e0, (r - a) * outStride[ds]);
         list.push({
           code,
-          uniforms: padParams.pack({ ndim: nd, total: (r - a) * outStride[ds], fill: fillBits.getUint32(0, true), xShift: xs.shift, yShift: ys.shift, e0, x0 }),
+          uniforms: padParams.pack({ ndim: nd, total: (r - a) * outStride[ds], fill, xShift: xs.shift, yShift: ys.shift, e0, x0 }),
           bindings: [xs.slice, b.slice(D).slice, ys.slice],
           workgroups: Math.ceil(((r - a) * outStride[ds]) / 256),
         });

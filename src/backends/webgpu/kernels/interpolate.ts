@@ -12,7 +12,7 @@
 import { interpolate, interpolationTaps, resolveInterpolate, type AxisTaps, type InterpolateOptions } from '../../../ops/interpolate';
 import { Tensor } from '../../../tensor';
 import type { Dispatch, GPUInput, WebGPUBackend } from '../backend';
-import { FLAT_MAIN, params, rowBands, unitsPerChunk, type BufferSlice } from '../program';
+import { f32Bits, FLAT_MAIN, params, rowBands, unitsPerChunk, type BufferSlice } from '../program';
 import type { GPUTensor } from '../tensor';
 
 const interpParams = params({
@@ -55,15 +55,6 @@ function packVec4s(entries: number, lanes: number, value: (k: number, l: number)
   for (let k = 0; k < entries; k++) for (let l = 0; l < lanes; l++) packed[per * k + l] = value(k, l);
   return new Tensor(packed, [packed.length], 'int32');
 }
-
-const f32Bits = (() => {
-  const bits = new Int32Array(1);
-  const f = new Float32Array(bits.buffer);
-  return (v: number) => {
-    f[0] = v;
-    return bits[0];
-  };
-})();
 
 /** Outputs `[o0, o1)` of one axis' taps as `[index..., weight bits...]` each. */
 function packTaps({ taps, index, weight }: AxisTaps, out: number, o0: number, o1: number): Tensor {
